@@ -1,0 +1,120 @@
+"""CCSDS 121.0-B-3 lossless compression (adaptive Rice coding) through the C engine `_rice_c`.
+
+Falls back to the pure-Python reference (`BACKEND = "python"`) when the compiled module is
+missing. Parameters are checked here, in Python, so the C only ever sees valid ones; the C
+decoder still bounds every read and write by the buffer sizes it is given and reports malformed
+streams with an error code, which becomes a `CodecError`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flight.codec.errors import CodecError
+from flight.codec.reference import rice as _reference
+from flight.codec.reference.rice import decode_count, rice_parameters, sample_buffer
+
+try:
+    from flight.codec._rice_c import ffi, lib
+except ImportError:
+    ffi = lib = None
+
+BACKEND: Final[str] = "c" if lib is not None and hasattr(lib, "as_rice_compress") else "python"
+
+
+def _compress_c(
+    samples: object, *, bits: int, block_size: int = 16, rsi: int = 128,
+    preprocess: bool = True, signed: bool = False, msb_first: bool = True,
+) -> bytes:
+    """Compress samples into a CCSDS 121 stream, as libaec does with the same parameters.
+
+    `samples` is any bytes-like object (bytes, bytearray, memoryview, array.array, numpy array)
+    holding the samples in libaec's layout: 1 octet per sample for bits <= 8, 2 for <= 16, 4 for
+    <= 32, big-endian when `msb_first` else little-endian. Unsigned samples are 0 .. 2**bits - 1;
+    signed ones are two's complement sign-extended to the sample's octets (as numpy int8/16/32
+    hold them), -2**(bits-1) .. 2**(bits-1) - 1. (libaec's encoder takes signed samples as bare
+    n-bit patterns instead; the stream is the same.) `rsi` is the reference sample interval in
+    blocks of `block_size` samples; `preprocess` enables the unit-delay predictor.
+    """
+    p = rice_parameters(
+        bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
+        msb_first=msb_first,
+    )
+    octets = sample_buffer(samples, p)
+    count = len(octets) // p.sample_octets
+    capacity = lib.as_rice_bound(count, p.bits, p.block_size, p.rsi)
+    out = bytearray(capacity)
+    written = ffi.new("size_t *")
+    status = lib.as_rice_compress(
+        ffi.from_buffer(octets), count, _config(p), ffi.from_buffer(out), capacity, written
+    )
+    if status < 0:
+        index = written[0]
+        raise ValueError(
+            f"sample {index} is outside the {p.bits}-bit {'signed' if p.signed else 'unsigned'}"
+            f" range"
+        )
+    if status != lib.AS_RICE_OK:
+        raise RuntimeError(f"rice compressor failed with status {status}")
+    del out[written[0] :]
+    return bytes(out)
+
+
+def _decompress_c(
+    data: object, *, count: int, bits: int, block_size: int = 16, rsi: int = 128,
+    preprocess: bool = True, signed: bool = False, msb_first: bool = True,
+) -> bytes:
+    """Decompress `count` samples from a CCSDS 121 stream (from libaec or `rice_compress`).
+
+    Returns the samples in the layout `rice_compress` takes (signed ones sign-extended). Raises
+    `CodecError` naming the fault when the stream is truncated or malformed.
+    """
+    p = rice_parameters(
+        bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
+        msb_first=msb_first,
+    )
+    count = decode_count(count)
+    try:
+        source = ffi.from_buffer(data)
+    except TypeError:
+        raise TypeError(f"data must be a bytes-like object, got {type(data).__name__}") from None
+    out = bytearray(count * p.sample_octets)
+    position = ffi.new("size_t *")
+    status = lib.as_rice_decompress(
+        source, len(source), _config(p), ffi.from_buffer(out), count, position
+    )
+    if status != lib.AS_RICE_OK:
+        raise CodecError(_decode_fault(status, position[0], len(source)))
+    return bytes(out)
+
+
+def _config(p) -> object:
+    config = ffi.new("as_rice_config *")
+    config.bits = p.bits
+    config.block_size = p.block_size
+    config.rsi = p.rsi
+    config.preprocess = p.preprocess
+    config.is_signed = p.signed
+    config.msb_first = p.msb_first
+    return config
+
+
+def _decode_fault(status: int, bit_position: int, size: int) -> str:
+    where = f"at bit {bit_position} of {8 * size}"
+    if status == lib.AS_RICE_TRUNCATED:
+        return f"compressed stream truncated: {size} octets end before the samples do ({where})"
+    if status == lib.AS_RICE_BAD_VALUE:
+        return f"coded value exceeds the sample width ({where})"
+    if status == lib.AS_RICE_BAD_ZERO_RUN:
+        return f"zero-block run overruns the reference sample interval ({where})"
+    return f"malformed compressed stream, status {status} ({where})"
+
+
+if BACKEND == "c":
+    rice_compress = _compress_c
+    rice_decompress = _decompress_c
+else:
+    rice_compress = _reference.rice_compress
+    rice_decompress = _reference.rice_decompress
+
+__all__ = ["BACKEND", "CodecError", "rice_compress", "rice_decompress"]
