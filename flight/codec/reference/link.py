@@ -379,7 +379,8 @@ class CaduSync:
         self.uncorrectable = 0
         self.bytes_skipped = 0
         self.sync_losses = 0
-        self._stream = b""  # every octet received so far, indexed by stream offset
+        self._stream = bytearray()  # the received octets from stream offset `_base` on
+        self._base = 0
         self._position = 0  # lock: where the next CADU starts; search: where to search from
         self._locked = False
         self._last_start = -1  # stream offset of the last accepted CADU
@@ -393,15 +394,24 @@ class CaduSync:
         """Frames completed by this chunk, in stream order."""
         self._stream += _octets(chunk, "chunk")
         frames: list[bytes] = []
-        while True:
-            frame_or_none = self._step()
-            if frame_or_none is False:
-                return frames
-            if frame_or_none is not None:
-                frames.append(frame_or_none)
+        while (outcome := self._step()) is not False:
+            if outcome is not None:
+                frames.append(outcome)
+        # what a later decision can still look at: the search position, and after a loss of
+        # lock the octets from one after the start of the last accepted CADU
+        keep_from = min(self._position, self._last_start + 1) if self._locked else self._position
+        del self._stream[: keep_from - self._base]
+        self._base = keep_from
+        return frames
+
+    def _octets_at(self, start: int, count: int) -> bytes:
+        return bytes(self._stream[start - self._base : start - self._base + count])
+
+    def _end(self) -> int:
+        return self._base + len(self._stream)
 
     def _decode_at(self, start: int) -> bytes | None:
-        cadu = self._stream[start : start + self.cadu_length]
+        cadu = self._octets_at(start, self.cadu_length)
         try:
             frame, corrected = _rs_decode_octets(randomize(cadu[4:]), self.interleave, 0)
         except UncorrectableError:
@@ -423,14 +433,14 @@ class CaduSync:
         return frame
 
     def _is_marker(self, start: int) -> bool:
-        return _marker_distance(self._stream[start : start + 4]) <= self.max_marker_errors
+        return _marker_distance(self._octets_at(start, 4)) <= self.max_marker_errors
 
     def _step(self) -> bytes | None | bool:
         """One decision: a frame, None (progress without a frame) or False (needs more data)."""
-        length = self.cadu_length
+        length, end = self.cadu_length, self._end()
         if self._locked:
             start = self._position
-            if len(self._stream) < start + length:
+            if end < start + length:
                 return False
             if self._is_marker(start):
                 return self._accept(start, self._decode_at(start))
@@ -439,15 +449,15 @@ class CaduSync:
             self._position = self._last_start + 1
             return None
         start = self._position
-        while start + 4 <= len(self._stream) and not self._is_marker(start):
+        while start + 4 <= end and not self._is_marker(start):
             start += 1
         self._position = start
-        if len(self._stream) < start + length:
+        if end < start + length:
             return False
         frame = self._decode_at(start)
         if frame is not None:
             return self._accept(start, frame)
-        if len(self._stream) < start + length + 4:
+        if end < start + length + 4:
             return False
         if self._is_marker(start + length):
             return self._accept(start, None)
