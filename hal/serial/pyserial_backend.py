@@ -140,5 +140,10 @@ class PySerialPort(SerialPort):
             self._port.reset_output_buffer()
 
     def _send_break(self, duration: float) -> None:
+        # Held and released ourselves: pyserial's POSIX send_break rounds to 0.25 s steps.
         with self._translated():
-            self._port.send_break(duration)
+            self._port.break_condition = True
+            try:
+                self._clock.sleep_until(self._clock.monotonic() + duration)
+            finally:
+                self._port.break_condition = False
