@@ -42,7 +42,7 @@ def _compress_c(
     )
     octets = sample_buffer(samples, p)
     count = len(octets) // p.sample_octets
-    capacity = lib.as_rice_bound(count, p.bits, p.block_size, p.rsi)
+    capacity = lib.as_rice_bound(count, p.bits, p.block_size)
     out = bytearray(capacity)
     written = ffi.new("size_t *")
     status = lib.as_rice_compress(
