@@ -1,0 +1,1 @@
+"""Device drivers built on the HAL: the serial radio and the GNSS receiver."""

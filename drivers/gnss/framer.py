@@ -1,0 +1,231 @@
+"""Split one interleaved receiver byte stream into checked NMEA sentences and UBX frames.
+
+A receiver port carries NMEA 0183 text and u-blox UBX binary in any mix, in reads that cut frames
+anywhere. The framer keeps what it has not yet been able to frame, hunts for the next sync
+(`$` or 0xB5 0x62), checks every checksum, and on anything wrong counts the fault, steps one sync
+past it and hunts again, so a good frame right after garbage is never lost. It never raises on
+input: every byte is either part of a returned frame, a line terminator, or counted as skipped.
+
+Bounds keep a hostile stream from stalling it: a sentence longer than `NMEA_MAX_CHARS` and a UBX
+length field above `UBX_MAX_PAYLOAD` (65535 included) are rejected as soon as they are seen.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, fields
+from typing import Final
+
+NMEA_START: Final = 0x24  # '$'
+UBX_SYNC1: Final = 0xB5
+UBX_SYNC2: Final = 0x62
+UBX_SYNC: Final = b"\xb5\x62"
+UBX_HEADER_LEN: Final = 6  # sync(2) class id length(2)
+UBX_OVERHEAD: Final = 8  # header + CK_A CK_B
+#: '$' through the two checksum digits. NMEA allows 82 with CR LF; receivers exceed it (gpsd
+#: accepts up to 102, as we do); longer lines are runaway garbage or merged sentences.
+NMEA_MAX_CHARS: Final = 102
+#: Larger than any navigation message a u-blox receiver emits (RXM-RAWX with 255 signals is 8176).
+UBX_MAX_PAYLOAD: Final = 8192
+_CR: Final = 0x0D
+_LF: Final = 0x0A
+_HEX: Final = frozenset(b"0123456789ABCDEFabcdef")
+
+
+def nmea_checksum(body: bytes) -> int:
+    """XOR of the octets between '$' and '*' (at most 127 of them), computed without a loop."""
+    n = int.from_bytes(body, "little")
+    n ^= n >> 512
+    n ^= n >> 256
+    n ^= n >> 128
+    n ^= n >> 64
+    n ^= n >> 32
+    n ^= n >> 16
+    n ^= n >> 8
+    return n & 0xFF
+
+
+def ubx_checksum(data: bytes) -> int:
+    """8-bit Fletcher over class..payload, returned as CK_A | CK_B << 8 (the wire order)."""
+    n = len(data)
+    ck_a = sum(data) & 0xFF
+    ck_b = sum(map(operator.mul, data, range(n, 0, -1))) & 0xFF
+    return ck_a | ck_b << 8
+
+
+@dataclass(frozen=True, slots=True)
+class NmeaFrame:
+    """A checksum-verified sentence from '$' through the checksum digits, without CR LF."""
+
+    sentence: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UbxFrame:
+    """A checksum-verified UBX message."""
+
+    msg_class: int
+    msg_id: int
+    payload: bytes
+
+
+Frame = NmeaFrame | UbxFrame
+
+
+@dataclass(slots=True)
+class FramerCounters:
+    """What the framer did with every octet it was given."""
+
+    bytes_in: int = 0
+    bytes_skipped: int = 0
+    nmea_frames: int = 0
+    ubx_frames: int = 0
+    nmea_bad_checksum: int = 0
+    nmea_no_checksum: int = 0
+    nmea_oversized: int = 0
+    nmea_truncated: int = 0
+    ubx_bad_checksum: int = 0
+    ubx_oversized: int = 0
+    ubx_truncated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Framer:
+    """Stateful: feed it reads of any size, get back the frames completed so far."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.counters = FramerCounters()
+
+    @property
+    def pending(self) -> int:
+        """Octets held back waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        c = self.counters
+        c.bytes_in += len(data)
+        buf = self._buf
+        buf += data
+        frames: list[Frame] = []
+        n = len(buf)
+        i = 0
+        while i < n:
+            octet = buf[i]
+            if octet == NMEA_START:
+                nl = buf.find(b"\n", i)
+                if nl < 0:
+                    nxt = self._hunt(buf, i + 1)
+                    if nxt >= 0:
+                        self._reject_nmea(nxt - i, truncated=True)
+                        i = nxt
+                    elif n - i > NMEA_MAX_CHARS + 1:
+                        self._reject_nmea(n - i, oversized=True)
+                        i = n
+                    else:
+                        break  # wait for the rest of the line
+                    continue
+                end = nl - 1 if nl > i and buf[nl - 1] == _CR else nl
+                line = bytes(buf[i:end])
+                inner = line.find(b"$", 1)
+                if inner < 0 and not line.isascii():
+                    inner = line.find(UBX_SYNC, 1)
+                    if inner < 0:
+                        inner = len(line)
+                if inner >= 0:
+                    # another frame starts before this line ends: the sentence was cut short
+                    self._reject_nmea(inner, truncated=True)
+                    i += inner
+                    continue
+                if len(line) > NMEA_MAX_CHARS:
+                    self._reject_nmea(nl + 1 - i, oversized=True)
+                    i = nl + 1
+                    continue
+                star = len(line) - 3
+                if (
+                    star < 1
+                    or line[star] != 0x2A
+                    or line[star + 1] not in _HEX
+                    or line[star + 2] not in _HEX
+                ):
+                    c.nmea_no_checksum += 1
+                    c.bytes_skipped += nl + 1 - i
+                elif nmea_checksum(line[1:star]) != int(line[star + 1 :], 16):
+                    c.nmea_bad_checksum += 1
+                    c.bytes_skipped += nl + 1 - i
+                else:
+                    c.nmea_frames += 1
+                    frames.append(NmeaFrame(line))
+                i = nl + 1
+            elif octet == UBX_SYNC1:
+                if n - i < UBX_HEADER_LEN:
+                    if n - i >= 2 and buf[i + 1] != UBX_SYNC2:
+                        c.bytes_skipped += 1
+                        i += 1
+                        continue
+                    break
+                if buf[i + 1] != UBX_SYNC2:
+                    c.bytes_skipped += 1
+                    i += 1
+                    continue
+                length = buf[i + 4] | buf[i + 5] << 8
+                if length > UBX_MAX_PAYLOAD:
+                    c.ubx_oversized += 1
+                    c.bytes_skipped += 2
+                    i += 2
+                    continue
+                total = length + UBX_OVERHEAD
+                if n - i < total:
+                    break  # wait for the rest of the frame
+                body = bytes(buf[i + 2 : i + total - 2])
+                if ubx_checksum(body) != buf[i + total - 2] | buf[i + total - 1] << 8:
+                    c.ubx_bad_checksum += 1
+                    c.bytes_skipped += 2
+                    i += 2
+                    continue
+                c.ubx_frames += 1
+                frames.append(UbxFrame(body[0], body[1], body[4:]))
+                i += total
+            elif octet == _LF or octet == _CR:
+                i += 1
+            else:
+                nxt = self._hunt(buf, i + 1)
+                if nxt < 0:
+                    nxt = n
+                c.bytes_skipped += nxt - i
+                i = nxt
+        del buf[:i]
+        return frames
+
+    def flush(self) -> None:
+        """End of stream: whatever is held back is a frame that will never complete."""
+        buf = self._buf
+        if buf:
+            c = self.counters
+            c.bytes_skipped += len(buf)
+            if buf[0] == NMEA_START:
+                c.nmea_truncated += 1
+            elif buf[0] == UBX_SYNC1:
+                c.ubx_truncated += 1
+            buf.clear()
+
+    def _reject_nmea(self, length: int, *, oversized: bool = False, truncated: bool = False) -> None:
+        c = self.counters
+        c.bytes_skipped += length
+        if oversized:
+            c.nmea_oversized += 1
+        if truncated:
+            c.nmea_truncated += 1
+
+    @staticmethod
+    def _hunt(buf: bytearray, start: int) -> int:
+        """Index of the next '$' or UBX sync octet at or after start, or -1."""
+        a = buf.find(b"$", start)
+        b = buf.find(b"\xb5", start)
+        if a < 0:
+            return b
+        if b < 0:
+            return a
+        return min(a, b)

@@ -1,0 +1,418 @@
+"""NMEA 0183 sentences: GGA, RMC, GSA, GSV, GNS, ZDA, VTG and GLL, from any talker.
+
+`parse(sentence)` takes one checksum-verified sentence (from `$` through `*hh`, as the framer
+returns it) and gives a frozen value with units in its field names; an empty field is None. The
+sentence types this driver does not use raise `UnsupportedSentence`; a field that is present but
+not a number or out of range raises `NmeaFieldError` naming the field. `build(...)` is the
+inverse for sentences we emit (checksum added).
+
+The hot path converts fields straight from bytes (float() and int() accept them) inside one `try`;
+only when that fails do we walk the fields again to name the bad one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Final
+
+from drivers.gnss.errors import GnssDecodeError, NmeaFieldError, NmeaLengthError
+from drivers.gnss.framer import nmea_checksum
+
+KNOTS_TO_MPS: Final = 1852.0 / 3600.0
+KMH_TO_MPS: Final = 1000.0 / 3600.0
+
+
+class Constellation(IntEnum):
+    """GNSS identifiers as u-blox puts them on the wire (gnssId)."""
+
+    GPS = 0
+    SBAS = 1
+    GALILEO = 2
+    BEIDOU = 3
+    IMES = 4
+    QZSS = 5
+    GLONASS = 6
+    NAVIC = 7
+
+
+class Talker(StrEnum):
+    GPS = "GP"
+    GLONASS = "GL"
+    GALILEO = "GA"
+    BEIDOU = "GB"
+    BEIDOU_BD = "BD"
+    QZSS = "GQ"
+    QZSS_QZ = "QZ"
+    NAVIC = "GI"
+    COMBINED = "GN"
+
+
+TALKER_CONSTELLATION: Final[dict[str, Constellation | None]] = {
+    "GP": Constellation.GPS,
+    "GL": Constellation.GLONASS,
+    "GA": Constellation.GALILEO,
+    "GB": Constellation.BEIDOU,
+    "BD": Constellation.BEIDOU,
+    "GQ": Constellation.QZSS,
+    "QZ": Constellation.QZSS,
+    "GI": Constellation.NAVIC,
+    "GN": None,
+}
+
+#: NMEA 4.10 GNSS system ID (last field of GSA) to constellation.
+SYSTEM_ID_CONSTELLATION: Final[dict[int, Constellation]] = {
+    1: Constellation.GPS,
+    2: Constellation.GLONASS,
+    3: Constellation.GALILEO,
+    4: Constellation.BEIDOU,
+    5: Constellation.QZSS,
+    6: Constellation.NAVIC,
+}
+
+
+def constellation_of_prn(prn: int, talker: str) -> Constellation | None:
+    """The constellation of a satellite number as NMEA 2.x-4.0 receivers number them."""
+    fixed = TALKER_CONSTELLATION.get(talker)
+    if fixed is not None and fixed is not Constellation.GPS:
+        return fixed
+    if 1 <= prn <= 32:
+        return Constellation.GPS
+    if 33 <= prn <= 64 or 120 <= prn <= 158:
+        return Constellation.SBAS
+    if 65 <= prn <= 96:
+        return Constellation.GLONASS
+    if 193 <= prn <= 202:
+        return Constellation.QZSS
+    if 201 <= prn <= 237 or 401 <= prn <= 437:
+        return Constellation.BEIDOU
+    if 301 <= prn <= 356:
+        return Constellation.GALILEO
+    return None
+
+
+class UnsupportedSentence(GnssDecodeError):
+    """A well-formed sentence of a type this driver does not decode (counted, not an error)."""
+
+    counter = "nmea_unsupported"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"sentence type {address} is not decoded")
+        self.address = address
+
+
+@dataclass(frozen=True, slots=True)
+class Gga:
+    talker: str
+    time_s: float | None  # UTC seconds of day
+    lat_deg: float | None
+    lon_deg: float | None
+    quality: int | None  # 0 invalid, 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 DR, 8 simulated
+    satellites: int | None
+    hdop: float | None
+    alt_msl_m: float | None
+    geoid_sep_m: float | None
+    dgps_age_s: float | None
+    dgps_station: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rmc:
+    talker: str
+    time_s: float | None
+    status: str  # 'A' valid, 'D' differential, 'V' invalid
+    lat_deg: float | None
+    lon_deg: float | None
+    speed_mps: float | None
+    track_deg: float | None
+    date: dt.date | None
+    magvar_deg: float | None  # east positive
+    faa_mode: str | None
+    nav_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gsa:
+    talker: str
+    selection: str  # 'A' automatic, 'M' manual
+    mode: int | None  # 1 no fix, 2 2D, 3 3D
+    prns: tuple[int, ...]
+    pdop: float | None
+    hdop: float | None
+    vdop: float | None
+    system_id: int | None  # NMEA 4.10
+
+
+@dataclass(frozen=True, slots=True)
+class SatelliteInView:
+    prn: int
+    elevation_deg: int | None
+    azimuth_deg: int | None
+    snr_dbhz: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gsv:
+    talker: str
+    sentences: int
+    number: int
+    in_view: int
+    satellites: tuple[SatelliteInView, ...]
+    signal_id: int | None  # NMEA 4.10
+
+
+@dataclass(frozen=True, slots=True)
+class Gns:
+    talker: str
+    time_s: float | None
+    lat_deg: float | None
+    lon_deg: float | None
+    modes: str  # one FAA mode letter per constellation
+    satellites: int | None
+    hdop: float | None
+    alt_msl_m: float | None
+    geoid_sep_m: float | None
+    dgps_age_s: float | None
+    dgps_station: int | None
+    nav_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Zda:
+    talker: str
+    time_s: float | None
+    date: dt.date | None
+    zone_hours: int | None
+    zone_minutes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Vtg:
+    talker: str
+    track_deg: float | None
+    track_mag_deg: float | None
+    speed_mps: float | None
+    faa_mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gll:
+    talker: str
+    lat_deg: float | None
+    lon_deg: float | None
+    time_s: float | None
+    status: str  # 'A' valid, 'V' invalid
+    faa_mode: str | None
+
+
+Sentence = Gga | Rmc | Gsa | Gsv | Gns | Zda | Vtg | Gll
+
+
+def _f(v: bytes) -> float | None:
+    return float(v) if v else None
+
+
+def _i(v: bytes) -> int | None:
+    return int(v) if v else None
+
+
+def _s(v: bytes) -> str | None:
+    return v.decode("ascii") if v else None
+
+
+def _tod(v: bytes) -> float | None:
+    """hhmmss[.sss] to seconds of day."""
+    if not v:
+        return None
+    h = int(v[0:2])
+    m = int(v[2:4])
+    s = float(v[4:])
+    if h > 23 or m > 59 or s >= 61.0 or len(v) < 6 or not v[:6].isdigit():
+        raise ValueError("not a time of day")
+    return h * 3600 + m * 60 + s
+
+
+def _coord(v: bytes, hemi: bytes) -> float | None:
+    """[d]ddmm.mmmm plus hemisphere to signed degrees."""
+    if not v or not hemi:
+        return None
+    x = float(v)
+    deg = int(x) // 100
+    minutes = x - deg * 100
+    if minutes >= 60.0 or x < 0.0:
+        raise ValueError("minutes out of range")
+    value = deg + minutes / 60.0
+    if hemi == b"S" or hemi == b"W":
+        return -value
+    if hemi == b"N" or hemi == b"E":
+        return value
+    raise ValueError("hemisphere is not N/S/E/W")
+
+
+def _ddmmyy(v: bytes) -> dt.date | None:
+    if not v:
+        return None
+    if len(v) != 6 or not v.isdigit():
+        raise ValueError("date is not ddmmyy")
+    year = 2000 + int(v[4:6])
+    if year >= 2080:  # two-digit years: 1980..2079, as GPS time began in 1980
+        year -= 100
+    return dt.date(year, int(v[2:4]), int(v[0:2]))
+
+
+def _diagnose(name: str, fields: list[bytes], checks: dict[int, Callable[[bytes], object]]) -> None:
+    """Re-run each field's conversion to name the one that failed."""
+    for index, check in checks.items():
+        value = fields[index] if index < len(fields) else b""
+        try:
+            check(value)
+        except (ValueError, OverflowError) as exc:
+            raise NmeaFieldError(name, index, value, str(exc)) from None
+    raise NmeaFieldError(name, 0, b",".join(fields), "inconsistent fields")
+
+
+def _need(name: str, fields: list[bytes], count: int) -> None:
+    if len(fields) < count:
+        raise NmeaLengthError(name, count, len(fields))
+
+
+def _parse_gga(t: str, p: list[bytes]) -> Gga:
+    _need("GGA", p, 15)
+    try:
+        return Gga(
+            t, _tod(p[1]), _coord(p[2], p[3]), _coord(p[4], p[5]), _i(p[6]), _i(p[7]),
+            _f(p[8]), _f(p[9]), _f(p[11]), _f(p[13]), _i(p[14]),
+        )
+    except (ValueError, OverflowError):
+        _diagnose("GGA", p, {1: _tod, 2: lambda v: _coord(v, p[3]), 4: lambda v: _coord(v, p[5]),
+                             6: _i, 7: _i, 8: _f, 9: _f, 11: _f, 13: _f, 14: _i})
+        raise
+
+
+def _parse_rmc(t: str, p: list[bytes]) -> Rmc:
+    _need("RMC", p, 10)
+    n = len(p)
+    try:
+        speed = _f(p[7])
+        var = _f(p[10]) if n > 11 else None
+        if var is not None and p[11] == b"W":
+            var = -var
+        return Rmc(
+            t, _tod(p[1]), p[2].decode("ascii"), _coord(p[3], p[4]), _coord(p[5], p[6]),
+            speed * KNOTS_TO_MPS if speed is not None else None, _f(p[8]), _ddmmyy(p[9]), var,
+            _s(p[12]) if n > 12 else None, _s(p[13]) if n > 13 else None,
+        )
+    except (ValueError, OverflowError):
+        _diagnose("RMC", p, {1: _tod, 3: lambda v: _coord(v, p[4]), 5: lambda v: _coord(v, p[6]),
+                             7: _f, 8: _f, 9: _ddmmyy, 10: _f})
+        raise
+
+
+def _parse_gsa(t: str, p: list[bytes]) -> Gsa:
+    _need("GSA", p, 18)
+    try:
+        prns = tuple(int(v) for v in p[3:15] if v)
+        return Gsa(
+            t, p[1].decode("ascii"), _i(p[2]), prns, _f(p[15]), _f(p[16]), _f(p[17]),
+            _i(p[18]) if len(p) > 18 else None,
+        )
+    except (ValueError, OverflowError):
+        _diagnose("GSA", p, {i: _i for i in range(2, 15)} | {15: _f, 16: _f, 17: _f, 18: _i})
+        raise
+
+
+def _parse_gsv(t: str, p: list[bytes]) -> Gsv:
+    _need("GSV", p, 4)
+    try:
+        blocks = (len(p) - 4) // 4
+        sats = tuple(
+            SatelliteInView(int(p[k]), _i(p[k + 1]), _i(p[k + 2]), _i(p[k + 3]))
+            for k in range(4, 4 + 4 * blocks, 4)
+            if p[k]
+        )
+        signal = _i(p[-1]) if (len(p) - 4) % 4 == 1 else None
+        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), sats, signal)
+    except (ValueError, OverflowError):
+        _diagnose("GSV", p, {i: _i for i in range(1, len(p))})
+        raise
+
+
+def _parse_gns(t: str, p: list[bytes]) -> Gns:
+    _need("GNS", p, 13)
+    try:
+        return Gns(
+            t, _tod(p[1]), _coord(p[2], p[3]), _coord(p[4], p[5]), p[6].decode("ascii"),
+            _i(p[7]), _f(p[8]), _f(p[9]), _f(p[10]), _f(p[11]), _i(p[12]),
+            _s(p[13]) if len(p) > 13 else None,
+        )
+    except (ValueError, OverflowError):
+        _diagnose("GNS", p, {1: _tod, 2: lambda v: _coord(v, p[3]), 4: lambda v: _coord(v, p[5]),
+                             7: _i, 8: _f, 9: _f, 10: _f, 11: _f, 12: _i})
+        raise
+
+
+def _parse_zda(t: str, p: list[bytes]) -> Zda:
+    _need("ZDA", p, 5)
+    try:
+        date = dt.date(int(p[4]), int(p[3]), int(p[2])) if p[2] and p[3] and p[4] else None
+        return Zda(t, _tod(p[1]), date, _i(p[5]) if len(p) > 5 else None,
+                   _i(p[6]) if len(p) > 6 else None)
+    except (ValueError, OverflowError):
+        _diagnose("ZDA", p, {1: _tod, 2: _i, 3: _i, 4: _i, 5: _i, 6: _i,
+                             0: lambda v: dt.date(int(p[4]), int(p[3]), int(p[2]))})
+        raise
+
+
+def _parse_vtg(t: str, p: list[bytes]) -> Vtg:
+    _need("VTG", p, 8)
+    try:
+        knots = _f(p[5])
+        if knots is not None:
+            speed = knots * KNOTS_TO_MPS
+        else:
+            kmh = _f(p[7])
+            speed = kmh * KMH_TO_MPS if kmh is not None else None
+        return Vtg(t, _f(p[1]), _f(p[3]), speed, _s(p[9]) if len(p) > 9 else None)
+    except (ValueError, OverflowError):
+        _diagnose("VTG", p, {1: _f, 3: _f, 5: _f, 7: _f})
+        raise
+
+
+def _parse_gll(t: str, p: list[bytes]) -> Gll:
+    _need("GLL", p, 7)
+    try:
+        return Gll(t, _coord(p[1], p[2]), _coord(p[3], p[4]), _tod(p[5]), p[6].decode("ascii"),
+                   _s(p[7]) if len(p) > 7 else None)
+    except (ValueError, OverflowError):
+        _diagnose("GLL", p, {1: lambda v: _coord(v, p[2]), 3: lambda v: _coord(v, p[4]), 5: _tod})
+        raise
+
+
+PARSERS: Final[dict[bytes, Callable[[str, list[bytes]], Sentence]]] = {
+    b"GGA": _parse_gga,
+    b"RMC": _parse_rmc,
+    b"GSA": _parse_gsa,
+    b"GSV": _parse_gsv,
+    b"GNS": _parse_gns,
+    b"ZDA": _parse_zda,
+    b"VTG": _parse_vtg,
+    b"GLL": _parse_gll,
+}
+
+
+def parse(sentence: bytes) -> Sentence:
+    """Decode a checksum-verified sentence (`$...*hh`); raises a `GnssDecodeError` subclass."""
+    fields = sentence[1:-3].split(b",")
+    address = fields[0]
+    parser = PARSERS.get(address[2:]) if len(address) == 5 and address[0] != 0x50 else None
+    if parser is None:
+        raise UnsupportedSentence(address.decode("ascii", "replace"))
+    return parser(address[:2].decode("ascii"), fields)
+
+
+def build(address: str, fields: list[str]) -> bytes:
+    """`$address,f1,f2,...*hh\\r\\n` with its checksum, e.g. for a PUBX poll or a test stream."""
+    body = ",".join([address, *fields]).encode("ascii")
+    return b"$%s*%02X\r\n" % (body, nmea_checksum(body))
