@@ -29,6 +29,8 @@ except ImportError:
 BACKEND: Final[str] = "python" if lib is None else "c"
 
 _U8: Final = "uint8_t[]"
+# C writes every octet of an output buffer before it is read, so it need not be zeroed first.
+_new_output: Final = ffi.new_allocator(should_clear_after_alloc=False) if ffi is not None else None
 _DEPTHS: Final = frozenset(INTERLEAVE_DEPTHS)
 _ASM_LENGTH: Final = 4
 
@@ -90,11 +92,11 @@ def randomize(data: object) -> bytes:
     """XOR with the CCSDS pseudo-random sequence from its start; applying it twice is identity."""
     view = _view(data, "data")
     length = len(view)
-    out = bytearray(length)
-    rc = lib.as_randomize(view, length, ffi.from_buffer(_U8, out), length)
+    out = _new_output(_U8, length)
+    rc = lib.as_randomize(view, length, out, length)
     if rc != lib.AS_LINK_OK:
         raise _fail(rc, 1, 0)
-    return bytes(out)
+    return ffi.buffer(out)[:]
 
 
 def rs_encode(data: object, interleave: int = 1, virtual_fill: int = 0) -> bytes:
@@ -105,12 +107,11 @@ def rs_encode(data: object, interleave: int = 1, virtual_fill: int = 0) -> bytes
     if len(view) != kept * interleave:
         raise _length_error("data", kept * interleave, len(view), "(223 - virtual_fill) * interleave")
     length = (kept + RS_PARITY) * interleave
-    out = bytearray(length)
-    rc = lib.as_rs_encode(view, len(view), interleave, virtual_fill,
-                          ffi.from_buffer(_U8, out), length)
+    out = _new_output(_U8, length)
+    rc = lib.as_rs_encode(view, len(view), interleave, virtual_fill, out, length)
     if rc != lib.AS_LINK_OK:
         raise _fail(rc, interleave, 0)
-    return bytes(out)
+    return ffi.buffer(out)[:]
 
 
 def rs_decode(codeblock: object, interleave: int = 1, virtual_fill: int = 0) -> tuple[bytes, int]:
@@ -122,13 +123,13 @@ def rs_decode(codeblock: object, interleave: int = 1, virtual_fill: int = 0) -> 
         raise _length_error("codeblock", (kept + RS_PARITY) * interleave, len(view),
                             "(255 - virtual_fill) * interleave")
     length = kept * interleave
-    out = bytearray(length)
+    out = _new_output(_U8, length)
     status = ffi.new("int[2]")
-    rc = lib.as_rs_decode(view, len(view), interleave, virtual_fill,
-                          ffi.from_buffer(_U8, out), length, status, status + 1)
+    rc = lib.as_rs_decode(view, len(view), interleave, virtual_fill, out, length,
+                          status, status + 1)
     if rc != lib.AS_LINK_OK:
         raise _fail(rc, interleave, status[1])
-    return bytes(out), status[0]
+    return ffi.buffer(out)[:], status[0]
 
 
 def cadu_encode(frame: object, interleave: int = 5) -> bytes:
@@ -139,11 +140,11 @@ def cadu_encode(frame: object, interleave: int = 5) -> bytes:
     if len(view) != RS_K * interleave:
         raise _length_error("frame", RS_K * interleave, len(view), "223 * interleave")
     length = _ASM_LENGTH + RS_N * interleave
-    out = bytearray(length)
-    rc = lib.as_cadu_encode(view, len(view), interleave, ffi.from_buffer(_U8, out), length)
+    out = _new_output(_U8, length)
+    rc = lib.as_cadu_encode(view, len(view), interleave, out, length)
     if rc != lib.AS_LINK_OK:
         raise _fail(rc, interleave, 0)
-    return bytes(out)
+    return ffi.buffer(out)[:]
 
 
 def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
@@ -155,10 +156,10 @@ def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
         raise _length_error("cadu", _ASM_LENGTH + RS_N * interleave, len(view),
                             "4 + 255 * interleave")
     length = RS_K * interleave
-    out = bytearray(length)
+    out = _new_output(_U8, length)
     status = ffi.new("int[2]")
-    rc = lib.as_cadu_decode(view, len(view), interleave, DEFAULT_MAX_MARKER_ERRORS,
-                            ffi.from_buffer(_U8, out), length, status, status + 1)
+    rc = lib.as_cadu_decode(view, len(view), interleave, DEFAULT_MAX_MARKER_ERRORS, out, length,
+                            status, status + 1)
     if rc == lib.AS_LINK_EMARKER:
         raise CodecError(
             "cadu does not start with the attached sync marker 1ACFFC1D: "
@@ -167,7 +168,7 @@ def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
         )
     if rc != lib.AS_LINK_OK:
         raise _fail(rc, interleave, status[1])
-    return bytes(out), status[0]
+    return ffi.buffer(out)[:], status[0]
 
 
 class CaduSync:
@@ -227,7 +228,7 @@ class CaduSync:
         rc = lib.as_cadu_decode(buffer + offset, self.cadu_length, self.interleave, tolerance,
                                 self._frame, self._frame_length, self._status, self._status + 1)
         if rc == lib.AS_LINK_OK:
-            return rc, ffi.unpack(self._frame, self._frame_length)
+            return rc, ffi.buffer(self._frame)[:]
         if rc != lib.AS_LINK_EUNCORRECTABLE and rc != lib.AS_LINK_EMARKER:
             raise _fail(rc, self.interleave, 0)
         return rc, None

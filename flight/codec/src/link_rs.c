@@ -188,6 +188,35 @@ static void encoder_run(const uint8_t *data, const uint8_t *mask, size_t stride,
     reg[3] = w3;
 }
 
+/* Two neighbouring codewords of an unmasked block at once: two independent dependency chains,
+ * which a superscalar core overlaps (the encoder's speed is bound by the chain's latency). */
+static void encoder_run_pair(const uint8_t *data, size_t stride, size_t kept, uint64_t a[4],
+                             uint64_t b[4])
+{
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    size_t k;
+    for (k = 0; k < kept; k++) {
+        const uint64_t *g = encoder_table[(data[k * stride] ^ a0) & 0xFFu];
+        const uint64_t *h = encoder_table[(data[k * stride + 1] ^ b0) & 0xFFu];
+        a0 = ((a0 >> 8) | (a1 << 56)) ^ g[0];
+        a1 = ((a1 >> 8) | (a2 << 56)) ^ g[1];
+        a2 = ((a2 >> 8) | (a3 << 56)) ^ g[2];
+        a3 = (a3 >> 8) ^ g[3];
+        b0 = ((b0 >> 8) | (b1 << 56)) ^ h[0];
+        b1 = ((b1 >> 8) | (b2 << 56)) ^ h[1];
+        b2 = ((b2 >> 8) | (b3 << 56)) ^ h[2];
+        b3 = (b3 >> 8) ^ h[3];
+    }
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    b[0] = b0;
+    b[1] = b1;
+    b[2] = b2;
+    b[3] = b3;
+}
+
 static unsigned register_symbol(const uint64_t reg[4], unsigned j)
 {
     return (unsigned)(reg[j / 8] >> (8 * (j % 8))) & 0xFFu;
@@ -197,17 +226,22 @@ static unsigned register_symbol(const uint64_t reg[4], unsigned j)
 static void encode_block(const uint8_t *data, size_t kept, int interleave, const uint8_t *mask,
                          uint8_t *out)
 {
+    uint64_t reg[AS_RS_MAX_INTERLEAVE][4];
     size_t depth = (size_t)interleave, data_length = kept * depth;
     size_t k;
     unsigned j;
 
     xor_into(out, data, mask, data_length);
-    for (k = 0; k < depth; k++) {
-        uint64_t reg[4];
-        encoder_run(data + k, zero_block, depth, kept, reg);
-        for (j = 0; j < AS_RS_PARITY; j++) {
+    for (k = 0; k + 1 < depth; k += 2) {
+        encoder_run_pair(data + k, depth, kept, reg[k], reg[k + 1]);
+    }
+    if (k < depth) {
+        encoder_run(data + k, zero_block, depth, kept, reg[k]);
+    }
+    for (j = 0; j < AS_RS_PARITY; j++) {
+        for (k = 0; k < depth; k++) {
             size_t at = data_length + j * depth + k;
-            out[at] = (uint8_t)(register_symbol(reg, j) ^ mask[at]);
+            out[at] = (uint8_t)(register_symbol(reg[k], j) ^ mask[at]);
         }
     }
 }
