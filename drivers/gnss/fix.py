@@ -108,10 +108,14 @@ class Fix:
             elif name == "satellites_used":
                 value = {c.name: n for c, n in value.items()}
             elif name == "timing":
-                value = None if value is None else {
-                    k: iso8601(getattr(value, k)) if k == "utc" else getattr(value, k)
-                    for k in GnssTime.__slots__  # type: ignore[attr-defined]
-                }
+                value = (
+                    None
+                    if value is None
+                    else {
+                        k: iso8601(getattr(value, k)) if k == "utc" else getattr(value, k)
+                        for k in GnssTime.__slots__  # type: ignore[attr-defined]
+                    }
+                )
             out[name] = value
         return out
 
@@ -119,6 +123,7 @@ class Fix:
 def iso8601(t: dt.datetime | None) -> str | None:
     if t is None:
         return None
+    t += dt.timedelta(microseconds=500)  # to the nearest millisecond, as gpsd prints it
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
@@ -130,8 +135,25 @@ class _Acc:
     """The epoch being accumulated (gpsd's gpsdata.fix plus what our Fix adds)."""
 
     __slots__ = (
-        "mode", "time", "lat", "lon", "alt_hae", "alt_msl", "geoid_sep", "speed", "track",
-        "climb", "vel", "hdop", "vdop", "pdop", "gdop", "tdop", "sats", "timing", "touched",
+        "mode",
+        "time",
+        "lat",
+        "lon",
+        "alt_hae",
+        "alt_msl",
+        "geoid_sep",
+        "speed",
+        "track",
+        "climb",
+        "vel",
+        "hdop",
+        "vdop",
+        "pdop",
+        "gdop",
+        "tdop",
+        "sats",
+        "timing",
+        "touched",
     )
 
     def __init__(self) -> None:
@@ -170,14 +192,37 @@ class _Acc:
         vn = ve = vd = None
         if self.vel is not None:
             vn, ve, vd = self.vel
-        timing = self.timing if self.timing is not None else GnssTime(
-            utc=self.time, time_valid=self.time is not None, date_valid=self.time is not None,
-            confirmed=self.time is not None and mode >= FixMode.FIX_2D,
+        timing = (
+            self.timing
+            if self.timing is not None
+            else GnssTime(
+                utc=self.time,
+                time_valid=self.time is not None,
+                date_valid=self.time is not None,
+                confirmed=self.time is not None and mode >= FixMode.FIX_2D,
+            )
         )
         return Fix(
-            self.time, mode, self.lat, self.lon, self.alt_hae, self.alt_msl, self.speed,
-            self.track, self.climb, vn, ve, vd, self.hdop, self.vdop, self.pdop, self.gdop,
-            self.tdop, dict(self.sats), timing, source,
+            self.time,
+            mode,
+            self.lat,
+            self.lon,
+            self.alt_hae,
+            self.alt_msl,
+            self.speed,
+            self.track,
+            self.climb,
+            vn,
+            ve,
+            vd,
+            self.hdop,
+            self.vdop,
+            self.pdop,
+            self.gdop,
+            self.tdop,
+            dict(self.sats),
+            timing,
+            source,
         )
 
 
@@ -262,8 +307,11 @@ class FixAssembler:
         if self._ubx_seen:
             return out
         acc = self._acc
-        if mode is not None and acc.mode == 3 and mode != 1 and (
-            self._lastfix_alt or self._oldfix_alt
+        if (
+            mode is not None
+            and acc.mode == 3
+            and mode != 1
+            and (self._lastfix_alt or self._oldfix_alt)
         ):
             mode = 3  # don't downgrade a 3D fix within the epoch
         if registers is not None:
@@ -301,9 +349,10 @@ class FixAssembler:
             acc.sats = counts
         acc.complete_heights()
         if acc.time is not None:
-            if self._lastfix_time is None or abs(
-                (acc.time - self._lastfix_time).total_seconds()
-            ) > 0.0099:
+            if (
+                self._lastfix_time is None
+                or abs((acc.time - self._lastfix_time).total_seconds()) > 0.0099
+            ):
                 self._oldfix_alt = self._lastfix_alt
             self._lastfix_time = acc.time
             self._lastfix_mode = acc.mode
@@ -338,8 +387,12 @@ class FixAssembler:
         hdop = s.hdop if s.hdop is not None and s.hdop < 99.0 else None
         self._end_sentence("GGA")
         return self._nmea(
-            registers=s.time_s, time_s=s.time_s, mode=mode, latlon=latlon,
-            alt_msl=s.alt_msl_m if latlon else None, geoid_sep=s.geoid_sep_m if latlon else None,
+            registers=s.time_s,
+            time_s=s.time_s,
+            mode=mode,
+            latlon=latlon,
+            alt_msl=s.alt_msl_m if latlon else None,
+            geoid_sep=s.geoid_sep_m if latlon else None,
             hdop=hdop,
         )
 
@@ -363,8 +416,12 @@ class FixAssembler:
         if len(self._sats_used) > 3 or acc.has_alt():
             mode = 3
         return self._nmea(
-            registers=registers, time_s=time_s, mode=mode, latlon=latlon,
-            speed=s.speed_mps, track=s.track_deg,
+            registers=registers,
+            time_s=time_s,
+            mode=mode,
+            latlon=latlon,
+            speed=s.speed_mps,
+            track=s.track_deg,
         )
 
     def _on_gns(self, s: nmea.Gns) -> list[Fix]:
@@ -380,8 +437,12 @@ class FixAssembler:
         if s.alt_msl_m is not None and (s.satellites or 0) > 3:
             mode = 3
         return self._nmea(
-            registers=registers, time_s=s.time_s, mode=mode, latlon=(s.lat_deg, s.lon_deg),
-            alt_msl=s.alt_msl_m, geoid_sep=s.geoid_sep_m if s.alt_msl_m is not None else None,
+            registers=registers,
+            time_s=s.time_s,
+            mode=mode,
+            latlon=(s.lat_deg, s.lon_deg),
+            alt_msl=s.alt_msl_m,
+            geoid_sep=s.geoid_sep_m if s.alt_msl_m is not None else None,
             hdop=s.hdop,
         )
 
@@ -476,10 +537,16 @@ class FixAssembler:
         if utc is not None and leap is None and m.valid & ubx.PVT_FULLY_RESOLVED:
             leap = _leap_from(utc, self._week, m.itow_ms)
         acc.timing = GnssTime(
-            utc=utc, gps_week=self._week, tow_s=m.itow_ms / 1000.0, leap_seconds=leap,
-            leap_valid=self._leap_valid, time_valid=time_ok, date_valid=date_ok,
+            utc=utc,
+            gps_week=self._week,
+            tow_s=m.itow_ms / 1000.0,
+            leap_seconds=leap,
+            leap_valid=self._leap_valid,
+            time_valid=time_ok,
+            date_valid=date_ok,
             fully_resolved=bool(m.valid & ubx.PVT_FULLY_RESOLVED),
-            confirmed=bool(m.flags2 & 0xC0 == 0xC0), accuracy_ns=m.time_accuracy_ns,
+            confirmed=(m.flags2 & 0xC0) == 0xC0,
+            accuracy_ns=m.time_accuracy_ns,
         )
         return out
 
@@ -502,9 +569,15 @@ class FixAssembler:
         utc = gps_to_utc(week, tow, self._leap_s) if self._leap_s is not None else None
         acc.time = utc
         acc.timing = GnssTime(
-            utc=utc, gps_week=week, tow_s=tow, leap_seconds=self._leap_s,
-            leap_valid=self._leap_valid, time_valid=True, date_valid=week_valid,
-            fully_resolved=self._leap_valid, confirmed=self._leap_valid,
+            utc=utc,
+            gps_week=week,
+            tow_s=tow,
+            leap_seconds=self._leap_s,
+            leap_valid=self._leap_valid,
+            time_valid=True,
+            date_valid=week_valid,
+            fully_resolved=self._leap_valid,
+            confirmed=self._leap_valid,
         )
 
     def _set_ecef(self, xyz: tuple[float, float, float]) -> None:
@@ -555,12 +628,16 @@ class FixAssembler:
             self._week = m.week
         if m.valid & ubx.TIMEGPS_TOW_VALID and m.valid & ubx.TIMEGPS_WEEK_VALID:
             acc = self._acc
-            timing = acc.timing
-            if timing is None or timing.gps_week is None or acc.time is None:
+            if acc.timing is None or acc.time is None:
                 self._set_gps_time(m.week, m.itow_ms / 1000.0 + m.ftow_ns * 1e-9, week_valid=True)
-            if acc.timing is not None:
-                acc.timing = _with(acc.timing, accuracy_ns=m.time_accuracy_ns,
-                                   leap_seconds=self._leap_s, leap_valid=self._leap_valid)
+            assert acc.timing is not None
+            acc.timing = _with(
+                acc.timing,
+                gps_week=m.week,
+                accuracy_ns=m.time_accuracy_ns,
+                leap_seconds=self._leap_s,
+                leap_valid=self._leap_valid,
+            )
         return out
 
     def _on_nav_timeutc(self, m: ubx.NavTimeUtc) -> list[Fix]:
@@ -576,8 +653,12 @@ class FixAssembler:
                 acc.time = utc
             base = acc.timing or GnssTime(utc=utc, tow_s=m.itow_ms / 1000.0)
             acc.timing = _with(
-                base, utc=acc.time, leap_seconds=leap if leap is not None else base.leap_seconds,
-                leap_valid=True, time_valid=True, date_valid=True,
+                base,
+                utc=acc.time,
+                leap_seconds=leap if leap is not None else base.leap_seconds,
+                leap_valid=True,
+                time_valid=True,
+                date_valid=True,
                 fully_resolved=bool(m.valid & ubx.TIMEUTC_WEEK_VALID),
                 accuracy_ns=m.time_accuracy_ns,
             )

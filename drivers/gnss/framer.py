@@ -211,7 +211,9 @@ class Framer:
                 c.ubx_truncated += 1
             buf.clear()
 
-    def _reject_nmea(self, length: int, *, oversized: bool = False, truncated: bool = False) -> None:
+    def _reject_nmea(
+        self, length: int, *, oversized: bool = False, truncated: bool = False
+    ) -> None:
         c = self.counters
         c.bytes_skipped += length
         if oversized:

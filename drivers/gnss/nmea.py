@@ -282,12 +282,35 @@ def _parse_gga(t: str, p: list[bytes]) -> Gga:
     _need("GGA", p, 15)
     try:
         return Gga(
-            t, _tod(p[1]), _coord(p[2], p[3]), _coord(p[4], p[5]), _i(p[6]), _i(p[7]),
-            _f(p[8]), _f(p[9]), _f(p[11]), _f(p[13]), _i(p[14]),
+            t,
+            _tod(p[1]),
+            _coord(p[2], p[3]),
+            _coord(p[4], p[5]),
+            _i(p[6]),
+            _i(p[7]),
+            _f(p[8]),
+            _f(p[9]),
+            _f(p[11]),
+            _f(p[13]),
+            _i(p[14]),
         )
     except (ValueError, OverflowError):
-        _diagnose("GGA", p, {1: _tod, 2: lambda v: _coord(v, p[3]), 4: lambda v: _coord(v, p[5]),
-                             6: _i, 7: _i, 8: _f, 9: _f, 11: _f, 13: _f, 14: _i})
+        _diagnose(
+            "GGA",
+            p,
+            {
+                1: _tod,
+                2: lambda v: _coord(v, p[3]),
+                4: lambda v: _coord(v, p[5]),
+                6: _i,
+                7: _i,
+                8: _f,
+                9: _f,
+                11: _f,
+                13: _f,
+                14: _i,
+            },
+        )
         raise
 
 
@@ -300,13 +323,32 @@ def _parse_rmc(t: str, p: list[bytes]) -> Rmc:
         if var is not None and p[11] == b"W":
             var = -var
         return Rmc(
-            t, _tod(p[1]), p[2].decode("ascii"), _coord(p[3], p[4]), _coord(p[5], p[6]),
-            speed * KNOTS_TO_MPS if speed is not None else None, _f(p[8]), _ddmmyy(p[9]), var,
-            _s(p[12]) if n > 12 else None, _s(p[13]) if n > 13 else None,
+            t,
+            _tod(p[1]),
+            p[2].decode("ascii"),
+            _coord(p[3], p[4]),
+            _coord(p[5], p[6]),
+            speed * KNOTS_TO_MPS if speed is not None else None,
+            _f(p[8]),
+            _ddmmyy(p[9]),
+            var,
+            _s(p[12]) if n > 12 else None,
+            _s(p[13]) if n > 13 else None,
         )
     except (ValueError, OverflowError):
-        _diagnose("RMC", p, {1: _tod, 3: lambda v: _coord(v, p[4]), 5: lambda v: _coord(v, p[6]),
-                             7: _f, 8: _f, 9: _ddmmyy, 10: _f})
+        _diagnose(
+            "RMC",
+            p,
+            {
+                1: _tod,
+                3: lambda v: _coord(v, p[4]),
+                5: lambda v: _coord(v, p[6]),
+                7: _f,
+                8: _f,
+                9: _ddmmyy,
+                10: _f,
+            },
+        )
         raise
 
 
@@ -315,7 +357,13 @@ def _parse_gsa(t: str, p: list[bytes]) -> Gsa:
     try:
         prns = tuple(int(v) for v in p[3:15] if v)
         return Gsa(
-            t, p[1].decode("ascii"), _i(p[2]), prns, _f(p[15]), _f(p[16]), _f(p[17]),
+            t,
+            p[1].decode("ascii"),
+            _i(p[2]),
+            prns,
+            _f(p[15]),
+            _f(p[16]),
+            _f(p[17]),
             _i(p[18]) if len(p) > 18 else None,
         )
     except (ValueError, OverflowError):
@@ -343,13 +391,35 @@ def _parse_gns(t: str, p: list[bytes]) -> Gns:
     _need("GNS", p, 13)
     try:
         return Gns(
-            t, _tod(p[1]), _coord(p[2], p[3]), _coord(p[4], p[5]), p[6].decode("ascii"),
-            _i(p[7]), _f(p[8]), _f(p[9]), _f(p[10]), _f(p[11]), _i(p[12]),
+            t,
+            _tod(p[1]),
+            _coord(p[2], p[3]),
+            _coord(p[4], p[5]),
+            p[6].decode("ascii"),
+            _i(p[7]),
+            _f(p[8]),
+            _f(p[9]),
+            _f(p[10]),
+            _f(p[11]),
+            _i(p[12]),
             _s(p[13]) if len(p) > 13 else None,
         )
     except (ValueError, OverflowError):
-        _diagnose("GNS", p, {1: _tod, 2: lambda v: _coord(v, p[3]), 4: lambda v: _coord(v, p[5]),
-                             7: _i, 8: _f, 9: _f, 10: _f, 11: _f, 12: _i})
+        _diagnose(
+            "GNS",
+            p,
+            {
+                1: _tod,
+                2: lambda v: _coord(v, p[3]),
+                4: lambda v: _coord(v, p[5]),
+                7: _i,
+                8: _f,
+                9: _f,
+                10: _f,
+                11: _f,
+                12: _i,
+            },
+        )
         raise
 
 
@@ -357,11 +427,23 @@ def _parse_zda(t: str, p: list[bytes]) -> Zda:
     _need("ZDA", p, 5)
     try:
         date = dt.date(int(p[4]), int(p[3]), int(p[2])) if p[2] and p[3] and p[4] else None
-        return Zda(t, _tod(p[1]), date, _i(p[5]) if len(p) > 5 else None,
-                   _i(p[6]) if len(p) > 6 else None)
+        return Zda(
+            t, _tod(p[1]), date, _i(p[5]) if len(p) > 5 else None, _i(p[6]) if len(p) > 6 else None
+        )
     except (ValueError, OverflowError):
-        _diagnose("ZDA", p, {1: _tod, 2: _i, 3: _i, 4: _i, 5: _i, 6: _i,
-                             0: lambda v: dt.date(int(p[4]), int(p[3]), int(p[2]))})
+        _diagnose(
+            "ZDA",
+            p,
+            {
+                1: _tod,
+                2: _i,
+                3: _i,
+                4: _i,
+                5: _i,
+                6: _i,
+                0: lambda v: dt.date(int(p[4]), int(p[3]), int(p[2])),
+            },
+        )
         raise
 
 
@@ -383,8 +465,14 @@ def _parse_vtg(t: str, p: list[bytes]) -> Vtg:
 def _parse_gll(t: str, p: list[bytes]) -> Gll:
     _need("GLL", p, 7)
     try:
-        return Gll(t, _coord(p[1], p[2]), _coord(p[3], p[4]), _tod(p[5]), p[6].decode("ascii"),
-                   _s(p[7]) if len(p) > 7 else None)
+        return Gll(
+            t,
+            _coord(p[1], p[2]),
+            _coord(p[3], p[4]),
+            _tod(p[5]),
+            p[6].decode("ascii"),
+            _s(p[7]) if len(p) > 7 else None,
+        )
     except (ValueError, OverflowError):
         _diagnose("GLL", p, {1: lambda v: _coord(v, p[2]), 3: lambda v: _coord(v, p[4]), 5: _tod})
         raise

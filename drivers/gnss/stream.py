@@ -81,3 +81,14 @@ def decode(data: bytes) -> list[Fix]:
     """The fixes of a whole captured byte stream, in order."""
     decoder = StreamDecoder()
     return decoder.feed(data) + decoder.flush()
+
+
+def strip_comment_header(data: bytes) -> bytes:
+    """Drop the leading lines that start with '#' (a capture file's header), nothing else."""
+    pos = 0
+    while data.startswith(b"#", pos):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return b""
+        pos = nl + 1
+    return data[pos:]

@@ -263,8 +263,17 @@ class Ack:
 
 
 UbxMessage = (
-    NavPvt | NavTimeUtc | NavTimeGps | NavSol | NavPosEcef | NavVelEcef | NavPosLlh | NavDop
-    | NavSat | NavEoe | Ack
+    NavPvt
+    | NavTimeUtc
+    | NavTimeGps
+    | NavSol
+    | NavPosEcef
+    | NavVelEcef
+    | NavPosLlh
+    | NavDop
+    | NavSat
+    | NavEoe
+    | Ack
 )
 
 
@@ -289,10 +298,35 @@ def decode_nav_pvt(p: bytes) -> NavPvt:
     else:
         raise UbxLengthError("NAV-PVT", _PVT.size, len(p))
     return NavPvt(
-        v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], _fix_type(v[10]), v[11],
-        v[12], v[13], v[14] * 1e-7, v[15] * 1e-7, v[16] * 1e-3, v[17] * 1e-3, v[18] * 1e-3,
-        v[19] * 1e-3, v[20] * 1e-3, v[21] * 1e-3, v[22] * 1e-3, v[23] * 1e-3, v[24] * 1e-5,
-        v[25] * 1e-3, v[26] * 1e-5, v[27] * 0.01, v[28],
+        v[0],
+        v[1],
+        v[2],
+        v[3],
+        v[4],
+        v[5],
+        v[6],
+        v[7],
+        v[8],
+        v[9],
+        _fix_type(v[10]),
+        v[11],
+        v[12],
+        v[13],
+        v[14] * 1e-7,
+        v[15] * 1e-7,
+        v[16] * 1e-3,
+        v[17] * 1e-3,
+        v[18] * 1e-3,
+        v[19] * 1e-3,
+        v[20] * 1e-3,
+        v[21] * 1e-3,
+        v[22] * 1e-3,
+        v[23] * 1e-3,
+        v[24] * 1e-5,
+        v[25] * 1e-3,
+        v[26] * 1e-5,
+        v[27] * 0.01,
+        v[28],
     )
 
 
@@ -310,8 +344,17 @@ def decode_nav_sol(p: bytes) -> NavSol:
     _exact("NAV-SOL", p, _SOL.size)
     v = _SOL.unpack(p)
     return NavSol(
-        v[0], v[1], v[2], _fix_type(v[3]), v[4], (v[5] * 0.01, v[6] * 0.01, v[7] * 0.01),
-        v[8] * 0.01, (v[9] * 0.01, v[10] * 0.01, v[11] * 0.01), v[12] * 0.01, v[13] * 0.01, v[14],
+        v[0],
+        v[1],
+        v[2],
+        _fix_type(v[3]),
+        v[4],
+        (v[5] * 0.01, v[6] * 0.01, v[7] * 0.01),
+        v[8] * 0.01,
+        (v[9] * 0.01, v[10] * 0.01, v[11] * 0.01),
+        v[12] * 0.01,
+        v[13] * 0.01,
+        v[14],
     )
 
 
@@ -375,9 +418,10 @@ _NAV_DECODERS: Final = {
     NavId.EOE: decode_nav_eoe,
 }
 
-NAMES: Final[dict[tuple[int, int], str]] = {
-    (MsgClass.NAV, i): f"NAV-{i.name}" for i in NavId
-} | {(MsgClass.ACK, AckId.ACK): "ACK-ACK", (MsgClass.ACK, AckId.NAK): "ACK-NAK"}
+NAMES: Final[dict[tuple[int, int], str]] = {(MsgClass.NAV, i): f"NAV-{i.name}" for i in NavId} | {
+    (MsgClass.ACK, AckId.ACK): "ACK-ACK",
+    (MsgClass.ACK, AckId.NAK): "ACK-NAK",
+}
 
 
 def decode(f: UbxFrame) -> UbxMessage:
