@@ -73,11 +73,11 @@ def _decompress_c(
         bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
         msb_first=msb_first,
     )
-    count = decode_count(count)
     try:
         source = ffi.from_buffer(data)
     except TypeError:
         raise TypeError(f"data must be a bytes-like object, got {type(data).__name__}") from None
+    count = decode_count(count, len(source), p)
     out = bytearray(count * p.sample_octets)
     position = ffi.new("size_t *")
     status = lib.as_rice_decompress(

@@ -117,10 +117,20 @@ def sample_buffer(samples: object, p: RiceParameters) -> memoryview:
     return octets
 
 
-def decode_count(count: object) -> int:
+def decode_count(count: object, data_octets: int, p: RiceParameters) -> int:
+    """Check `count` against what a stream of `data_octets` could possibly code.
+
+    The densest record is a zero-block run to the end of a segment: 64 blocks in id_len + 6
+    bits. Refusing a larger count up front keeps a corrupt count from costing a huge buffer.
+    """
     count = _integer("count", count)
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
+    most = 8 * data_octets * SEGMENT_BLOCKS * p.block_size // (p.id_len + 6)
+    if count > most:
+        raise CodecError(
+            f"count {count} is more samples than {data_octets} octets can code (at most {most})"
+        )
     return count
 
 
@@ -352,12 +362,13 @@ def rice_decompress(
         bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
         msb_first=msb_first,
     )
-    count = decode_count(count)
     try:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"data must be a bytes-like object, got {type(data).__name__}") from None
-    reader = _BitReader(memoryview(view.tobytes()))
+    octets = memoryview(view.tobytes())
+    count = decode_count(count, len(octets), p)
+    reader = _BitReader(octets)
     values: list[int] = []
     interval = p.rsi * p.block_size
     while len(values) < count:
@@ -391,7 +402,15 @@ def _decode_interval(reader: _BitReader, p: RiceParameters, wanted: int) -> list
             k = option - 1
             if has_reference:
                 coded.append(reader.get(p.bits))
-            high = [reader.get_fs() for _ in range(size)]
+            high = []
+            for _ in range(size):
+                h = reader.get_fs()
+                if h > p.mask >> k:
+                    raise CodecError(
+                        f"split-sample value at least {h << k} (k={k}) exceeds {p.bits} bits"
+                        f" in block {block_index} of an RSI"
+                    )
+                high.append(h)
             for h in high:
                 value = (h << k) | reader.get(k)
                 if value > p.mask:

@@ -264,6 +264,11 @@ AS_INLINE int decompress_layout(bit_reader *r, const as_rice_config *c, uint8_t 
                         return AS_RICE_TRUNCATED;
                     d[i] |= low;
                 }
+                /* with k >= n the binary part alone can exceed n bits */
+                if (k >= bits)
+                    for (i = (unsigned)ref; i < j; i++)
+                        if (d[i] > mask)
+                            return AS_RICE_BAD_VALUE;
             }
         }
 
