@@ -1,4 +1,4 @@
-"""GNSS receiver driver: NMEA 0183 and u-blox UBX decoding, per-epoch fixes, u-blox configuration."""
+"""GNSS receiver driver: NMEA 0183 and UBX decoding, per-epoch fixes, u-blox configuration."""
 
 from drivers.gnss.fix import Fix, FixAssembler, FixMode, GnssTime
 from drivers.gnss.stream import DecoderCounters, StreamDecoder, decode

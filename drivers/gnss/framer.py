@@ -130,9 +130,11 @@ class Framer:
                 end = nl - 1 if nl > i and buf[nl - 1] == _CR else nl
                 line = bytes(buf[i:end])
                 inner = line.find(b"$", 1)
-                if inner < 0 and not line.isascii():
-                    inner = line.find(UBX_SYNC, 1)
-                    if inner < 0:
+                if not line.isascii():
+                    sync = line.find(UBX_SYNC, 1)
+                    if sync >= 0 and (inner < 0 or sync < inner):
+                        inner = sync
+                    elif inner < 0:
                         inner = len(line)
                 if inner >= 0:
                     # another frame starts before this line ends: the sentence was cut short

@@ -1,0 +1,127 @@
+"""The framer: interleaved NMEA/UBX, any chunking, checksums, resynchronization, bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.gnss import nmea, ubx
+from drivers.gnss.framer import (
+    NMEA_MAX_CHARS,
+    Framer,
+    NmeaFrame,
+    UbxFrame,
+    nmea_checksum,
+    ubx_checksum,
+)
+
+GGA = b"$GNGGA,003956.00,4552.65403,S,17030.00668,E,1,12,0.64,14.2,M,1.8,M,,*56\r\n"
+ACK = ubx.frame(ubx.MsgClass.ACK, ubx.AckId.ACK, b"\x06\x08")
+
+
+def frames_of(data: bytes, chunk: int | None = None) -> tuple[list, Framer]:
+    framer = Framer()
+    if chunk is None:
+        return framer.feed(data), framer
+    out = []
+    for k in range(0, len(data), chunk):
+        out += framer.feed(data[k : k + chunk])
+    return out, framer
+
+
+def test_checksums_match_known_answers() -> None:
+    assert nmea_checksum(GGA[1 : GGA.index(b"*")]) == 0x56
+    body = b"\x06\x08\x06\x00\xe8\x03\x01\x00\x01\x00"  # CFG-RATE 1 Hz, from the u-blox manual
+    assert ubx_checksum(body) == 0x3901
+    assert nmea_checksum(b"") == 0
+    assert nmea_checksum(bytes(range(127))) == 0x7F  # XOR of 0..126
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 2, 7, 64])
+def test_interleaved_stream_in_any_chunking(chunk: int | None) -> None:
+    data = GGA + ACK + GGA + ACK + ACK + GGA
+    frames, framer = frames_of(data, chunk)
+    assert [type(f) for f in frames] == [NmeaFrame, UbxFrame, NmeaFrame, UbxFrame, UbxFrame,
+                                         NmeaFrame]
+    assert frames[0].sentence == GGA[:-2]
+    assert frames[1] == UbxFrame(0x05, 0x01, b"\x06\x08")
+    c = framer.counters
+    assert (c.nmea_frames, c.ubx_frames, c.bytes_skipped, framer.pending) == (3, 3, 0, 0)
+
+
+def test_garbage_is_counted_and_skipped() -> None:
+    frames, framer = frames_of(b"\x00\xffnoise" + GGA + b"\xb5\x00junk" + ACK)
+    assert len(frames) == 2
+    assert framer.counters.bytes_skipped == 7 + 6
+
+
+def test_bad_nmea_checksum_counted_then_next_sentence_decoded() -> None:
+    bad = GGA.replace(b"*56", b"*57")
+    frames, framer = frames_of(bad + GGA)
+    assert frames == [NmeaFrame(GGA[:-2])]
+    assert framer.counters.nmea_bad_checksum == 1
+
+
+def test_sentence_without_checksum_is_rejected() -> None:
+    frames, framer = frames_of(b"$POLYN,TIME,RESTART_OCCURRED\r\n" + GGA)
+    assert len(frames) == 1 and framer.counters.nmea_no_checksum == 1
+
+
+def test_truncated_sentence_resyncs_at_next_dollar() -> None:
+    frames, framer = frames_of(GGA[:30] + GGA)
+    assert frames == [NmeaFrame(GGA[:-2])]
+    assert framer.counters.nmea_truncated == 1
+    assert framer.counters.bytes_skipped == 30
+
+
+def test_sentence_cut_by_binary_resyncs_at_ubx() -> None:
+    frames, framer = frames_of(GGA[:30] + ACK + GGA)
+    assert [type(f) for f in frames] == [UbxFrame, NmeaFrame]
+    assert framer.counters.nmea_truncated == 1
+
+
+def test_oversized_sentence_is_dropped() -> None:
+    long = nmea.build("GPTXT", ["x" * NMEA_MAX_CHARS])
+    frames, framer = frames_of(long + GGA)
+    assert frames == [NmeaFrame(GGA[:-2])] and framer.counters.nmea_oversized == 1
+
+
+def test_runaway_line_without_newline_is_dropped_without_waiting_forever() -> None:
+    framer = Framer()
+    assert framer.feed(b"$GPGGA," + b"1" * 500) == []
+    assert framer.counters.nmea_oversized == 1 and framer.pending == 0
+
+
+def test_ubx_length_65535_is_rejected_at_once_and_resyncs() -> None:
+    hostile = b"\xb5\x62\x01\x07\xff\xff" + b"\x00" * 40
+    frames, framer = frames_of(hostile + ACK)
+    assert frames == [UbxFrame(0x05, 0x01, b"\x06\x08")]
+    assert framer.counters.ubx_oversized == 1
+    assert framer.pending == 0
+
+
+def test_bad_ubx_checksum_resyncs_inside_the_frame() -> None:
+    corrupt = bytearray(ACK)
+    corrupt[-1] ^= 0xFF
+    frames, framer = frames_of(bytes(corrupt) + ACK)
+    assert frames == [UbxFrame(0x05, 0x01, b"\x06\x08")]
+    assert framer.counters.ubx_bad_checksum == 1
+
+
+def test_partial_frame_waits_then_flush_counts_it() -> None:
+    framer = Framer()
+    assert framer.feed(ACK[:5]) == [] and framer.pending == 5
+    framer.flush()
+    assert framer.counters.ubx_truncated == 1 and framer.counters.bytes_skipped == 5
+    assert framer.feed(GGA[:20]) == []
+    framer.flush()
+    assert framer.counters.nmea_truncated == 1
+
+
+def test_every_input_octet_is_accounted_for() -> None:
+    data = b"\r\n" + GGA + b"zz" + ACK + GGA[:40] + GGA
+    frames, framer = frames_of(data)
+    framed = sum(len(f.sentence) + 2 for f in frames if isinstance(f, NmeaFrame))
+    framed += sum(len(f.payload) + 8 for f in frames if isinstance(f, UbxFrame))
+    c = framer.counters
+    assert c.bytes_in == len(data)
+    assert framed + c.bytes_skipped + 2 == len(data)  # the leading CR LF is a line terminator
