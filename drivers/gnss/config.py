@@ -67,9 +67,27 @@ _VALUE_SIZE: Final = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8}  # key size code -> value oc
 _NAV5_MASK_DYN: Final = 0x0001
 
 
-def cfg_msg(msg_class: int, msg_id: int, rate: int) -> bytes:
-    """Output `msg_class/msg_id` once every `rate` navigation epochs on the port we talk on."""
-    return ubx.frame(ubx.MsgClass.CFG, ubx.CfgId.MSG, struct.pack("<BBB", msg_class, msg_id, rate))
+class Port(IntEnum):
+    """u-blox I/O port numbers (the order of CFG-MSG's per-port rates)."""
+
+    DDC = 0
+    UART1 = 1
+    UART2 = 2
+    USB = 3
+    SPI = 4
+
+
+def cfg_msg(msg_class: int, msg_id: int, rate: int, ports: Iterable[Port] | None = None) -> bytes:
+    """Output `msg_class/msg_id` once every `rate` navigation epochs, on the port we talk on
+    (the short form) or on the listed ports (the six-rate form, other ports off)."""
+    if ports is None:
+        payload = struct.pack("<BBB", msg_class, msg_id, rate)
+    else:
+        rates = bytearray(6)
+        for port in ports:
+            rates[port] = rate
+        payload = struct.pack("<BB", msg_class, msg_id) + bytes(rates)
+    return ubx.frame(ubx.MsgClass.CFG, ubx.CfgId.MSG, payload)
 
 
 def cfg_rate(meas_ms: int, nav_cycles: int = 1, time_ref: TimeRef = TimeRef.GPS) -> bytes:

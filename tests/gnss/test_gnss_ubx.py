@@ -72,7 +72,7 @@ def test_legacy_solution_messages_from_pyubx2() -> None:
                           ecefVZ=-1, sAcc=2, pDOP=1.7, numSV=9).serialize())
     assert isinstance(sol, ubx.NavSol)
     assert sol.ecef_m == pytest.approx((-2386071.06, -3922190.51, 4414360.73))
-    assert sol.flags == 0x0F and sol.fix_type == ubx.FixType.FIX_3D and sol.num_sv == 9
+    assert sol.flags == 0x0D and sol.fix_type == ubx.FixType.FIX_3D and sol.num_sv == 9
     pos = ours(UBXMessage("NAV", "NAV-POSECEF", GET, iTOW=1, ecefX=100, ecefY=-200, ecefZ=300,
                           pAcc=5).serialize())
     assert isinstance(pos, ubx.NavPosEcef) and pos.ecef_m == pytest.approx((1.0, -2.0, 3.0))
