@@ -29,7 +29,8 @@ def test_builders_parse_in_pyubx2() -> None:
     )
     assert valset.identity == "CFG-VALSET"
     assert (valset.CFG_RATE_MEAS, valset.CFG_NAVSPG_DYNMODEL) == (100, 8)
-    assert valset.CFG_MSGOUT_UBX_NAV_PVT_UART1 == 1 and valset.layers == 1
+    assert valset.CFG_MSGOUT_UBX_NAV_PVT_UART1 == 1
+    assert (valset.ram, valset.bbr, valset.flash) == (1, 0, 0)
 
 
 def test_valset_rejects_key_without_size() -> None:
