@@ -23,8 +23,14 @@ def test_builders_parse_in_pyubx2() -> None:
     nav5 = UBXReader.parse(config.cfg_nav5(DynamicModel.AIRBORNE_4G), msgmode=1)
     assert nav5.dynModel == 8 and nav5.dyn == 1 and nav5.minEl == 0
     valset = UBXReader.parse(
-        config.cfg_valset([(config.CFG_RATE_MEAS, 100), (config.CFG_NAVSPG_DYNMODEL, 8),
-                           (config.CFG_MSGOUT_UBX_NAV_PVT_UART1, 1)], config.Layer.RAM),
+        config.cfg_valset(
+            [
+                (config.CFG_RATE_MEAS, 100),
+                (config.CFG_NAVSPG_DYNMODEL, 8),
+                (config.CFG_MSGOUT_UBX_NAV_PVT_UART1, 1),
+            ],
+            config.Layer.RAM,
+        ),
         msgmode=1,
     )
     assert valset.identity == "CFG-VALSET"

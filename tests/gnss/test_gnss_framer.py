@@ -40,8 +40,14 @@ def test_checksums_match_known_answers() -> None:
 def test_interleaved_stream_in_any_chunking(chunk: int | None) -> None:
     data = GGA + ACK + GGA + ACK + ACK + GGA
     frames, framer = frames_of(data, chunk)
-    assert [type(f) for f in frames] == [NmeaFrame, UbxFrame, NmeaFrame, UbxFrame, UbxFrame,
-                                         NmeaFrame]
+    assert [type(f) for f in frames] == [
+        NmeaFrame,
+        UbxFrame,
+        NmeaFrame,
+        UbxFrame,
+        UbxFrame,
+        NmeaFrame,
+    ]
     assert frames[0].sentence == GGA[:-2]
     assert frames[1] == UbxFrame(0x05, 0x01, b"\x06\x08")
     c = framer.counters

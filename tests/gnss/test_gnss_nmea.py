@@ -32,14 +32,28 @@ def test_gga_empty_fields_are_none() -> None:
 
 
 def test_rmc_values_and_two_digit_year() -> None:
-    s = nmea.parse(sentence("GPRMC", "081437.000", "A", "5212.981473", "N", "00653.102458", "E",
-                            "0.039", "12.5", "230808", "2.1", "W", "A"))
+    s = nmea.parse(
+        sentence(
+            "GPRMC",
+            "081437.000",
+            "A",
+            "5212.981473",
+            "N",
+            "00653.102458",
+            "E",
+            "0.039",
+            "12.5",
+            "230808",
+            "2.1",
+            "W",
+            "A",
+        )
+    )
     assert isinstance(s, nmea.Rmc)
     assert s.date == dt.date(2008, 8, 23) and s.status == "A" and s.faa_mode == "A"
     assert s.speed_mps == pytest.approx(0.039 * 1852 / 3600) and s.track_deg == 12.5
     assert s.magvar_deg == -2.1
-    old = nmea.parse(sentence("GPRMC", "235946.005", "V", "", "", "", "", "", "", "050180", "",
-                              ""))
+    old = nmea.parse(sentence("GPRMC", "235946.005", "V", "", "", "", "", "", "", "050180", "", ""))
     assert old.date == dt.date(1980, 1, 5)
 
 
@@ -73,8 +87,28 @@ def test_gns_zda_vtg_gll() -> None:
 
 @pytest.mark.parametrize("talker", ["GP", "GL", "GA", "GB", "BD", "GQ", "QZ", "GN"])
 def test_every_talker(talker: str) -> None:
-    s = nmea.parse(sentence(f"{talker}GSA", "A", "3", "01", "", "", "", "", "", "", "", "", "",
-                            "", "", "2.0", "1.0", "1.5"))
+    s = nmea.parse(
+        sentence(
+            f"{talker}GSA",
+            "A",
+            "3",
+            "01",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2.0",
+            "1.0",
+            "1.5",
+        )
+    )
     assert s.talker == talker and nmea.Talker(talker)
     expected = nmea.TALKER_CONSTELLATION[talker]
     assert nmea.constellation_of_prn(1, talker) == (expected or Constellation.GPS)
@@ -90,8 +124,25 @@ def test_prn_ranges_map_to_constellations() -> None:
 
 def test_bad_field_is_named() -> None:
     with pytest.raises(NmeaFieldError) as info:
-        nmea.parse(sentence("GPGGA", "003956.00", "45x2.6", "S", "17030.00668", "E", "1", "12",
-                            "0.64", "14.2", "M", "1.8", "M", "", ""))
+        nmea.parse(
+            sentence(
+                "GPGGA",
+                "003956.00",
+                "45x2.6",
+                "S",
+                "17030.00668",
+                "E",
+                "1",
+                "12",
+                "0.64",
+                "14.2",
+                "M",
+                "1.8",
+                "M",
+                "",
+                "",
+            )
+        )
     assert info.value.index == 2 and info.value.sentence == "GGA"
     with pytest.raises(NmeaFieldError) as info:
         nmea.parse(sentence("GPRMC", "256000", "A", "", "", "", "", "", "", "010120"))
@@ -114,20 +165,57 @@ def test_short_sentence_and_unsupported_type() -> None:
 
 
 def test_pynmea2_built_sentences_decode() -> None:
-    gga = pynmea2.GGA("GN", "GGA", ("123519.50", "4807.038", "N", "01131.324", "W", "1", "08",
-                                     "0.9", "545.4", "M", "46.9", "M", "", ""))
+    gga = pynmea2.GGA(
+        "GN",
+        "GGA",
+        (
+            "123519.50",
+            "4807.038",
+            "N",
+            "01131.324",
+            "W",
+            "1",
+            "08",
+            "0.9",
+            "545.4",
+            "M",
+            "46.9",
+            "M",
+            "",
+            "",
+        ),
+    )
     ours = nmea.parse(str(gga).encode())
     assert isinstance(ours, nmea.Gga)
     assert ours.lat_deg == pytest.approx(gga.latitude, abs=1e-9)
     assert ours.lon_deg == pytest.approx(gga.longitude, abs=1e-9)
     assert ours.alt_msl_m == float(gga.altitude) and ours.satellites == int(gga.num_sats)
-    rmc = pynmea2.RMC("GP", "RMC", ("225446.33", "A", "4916.45", "N", "12311.12", "W", "000.5",
-                                     "054.7", "191194", "020.3", "E", "A"))
+    rmc = pynmea2.RMC(
+        "GP",
+        "RMC",
+        (
+            "225446.33",
+            "A",
+            "4916.45",
+            "N",
+            "12311.12",
+            "W",
+            "000.5",
+            "054.7",
+            "191194",
+            "020.3",
+            "E",
+            "A",
+        ),
+    )
     ours_rmc = nmea.parse(str(rmc).encode())
     assert ours_rmc.date == rmc.datestamp and ours_rmc.lat_deg == pytest.approx(rmc.latitude)
     assert ours_rmc.time_s == pytest.approx(22 * 3600 + 54 * 60 + 46.33)
-    gsa = pynmea2.GSA("GL", "GSA", ("A", "3", "65", "66", "", "", "", "", "", "", "", "", "", "",
-                                     "2.5", "1.3", "2.1"))
+    gsa = pynmea2.GSA(
+        "GL",
+        "GSA",
+        ("A", "3", "65", "66", "", "", "", "", "", "", "", "", "", "", "2.5", "1.3", "2.1"),
+    )
     assert nmea.parse(str(gsa).encode()).prns == (65, 66)
     vtg = pynmea2.VTG("GA", "VTG", ("054.7", "T", "034.4", "M", "005.5", "N", "010.2", "K", "A"))
     assert nmea.parse(str(vtg).encode()).speed_mps == pytest.approx(5.5 * 1852 / 3600)
