@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
+from flight.link._values import frozen_value, raw_constructor
 from flight.link.errors import (
     FieldValueError,
     LengthMismatchError,
@@ -53,6 +54,7 @@ _TYPES: Final = (PacketType.TM, PacketType.TC)
 _FLAGS: Final = tuple(SequenceFlags(v) for v in range(4))
 
 
+@frozen_value
 @dataclass(frozen=True, slots=True)
 class SpacePacket:
     """One space packet; `data` is the packet data field (secondary header + user data)."""
@@ -65,6 +67,17 @@ class SpacePacket:
     sequence_flags: SequenceFlags = SequenceFlags.UNSEGMENTED
 
     def __post_init__(self) -> None:
+        if (
+            self.apid >> 11
+            or self.sequence_count >> 14
+            or type(self.data) is not bytes
+            or not 0 < len(self.data) <= MAX_DATA_OCTETS
+            or type(self.packet_type) is not PacketType
+            or type(self.sequence_flags) is not SequenceFlags
+        ):
+            self._validate()
+
+    def _validate(self) -> None:
         if not 0 <= self.apid <= MAX_APID:
             raise FieldValueError("APID", self.apid, f"0..{MAX_APID}")
         if not 0 <= self.sequence_count < SEQUENCE_MODULUS:
@@ -113,10 +126,24 @@ class SpacePacket:
     @classmethod
     def unpack(cls, data: bytes | bytearray | memoryview) -> SpacePacket:
         """The packet that is exactly `data`; trailing or missing octets are an error."""
-        packet, used = cls.unpack_from(data)
-        if used != len(data):
-            raise LengthMismatchError("space packet", used, len(data))
-        return packet
+        size = len(data)
+        if size < MIN_PACKET_OCTETS:
+            raise TruncatedError("space packet", MIN_PACKET_OCTETS, size)
+        word0, word1, length = _HEADER.unpack_from(data, 0)
+        if word0 >> 13:
+            raise VersionError("space packet", word0 >> 13, 0)
+        if length + MIN_PACKET_OCTETS != size:
+            if length + MIN_PACKET_OCTETS > size:
+                raise TruncatedError("space packet", length + MIN_PACKET_OCTETS, size)
+            raise LengthMismatchError("space packet", length + MIN_PACKET_OCTETS, size)
+        return _new_packet(
+            word0 & 0x7FF,
+            word1 & 0x3FFF,
+            bytes(data[HEADER_OCTETS:]),
+            _TYPES[(word0 >> 12) & 1],
+            word0 & 0x800 != 0,
+            _FLAGS[word1 >> 14],
+        )
 
     @classmethod
     def unpack_from(
@@ -137,7 +164,7 @@ class SpacePacket:
             word1 & 0x3FFF,
             bytes(buffer[offset + HEADER_OCTETS : offset + total]),
             _TYPES[(word0 >> 12) & 1],
-            bool(word0 & 0x800),
+            word0 & 0x800 != 0,
             _FLAGS[word1 >> 14],
         )
         return packet, total
@@ -150,21 +177,7 @@ class SpacePacket:
         return cls(IDLE_APID, sequence_count, bytes((IDLE_FILL,)) * (packed_length - HEADER_OCTETS))
 
 
-_set = object.__setattr__
-
-
-def _new_packet(
-    apid: int, count: int, data: bytes, ptype: PacketType, sec: bool, flags: SequenceFlags
-) -> SpacePacket:
-    """A decoded packet, whose fields are valid by construction: skips `__post_init__`."""
-    packet = object.__new__(SpacePacket)
-    _set(packet, "apid", apid)
-    _set(packet, "sequence_count", count)
-    _set(packet, "data", data)
-    _set(packet, "packet_type", ptype)
-    _set(packet, "secondary_header", sec)
-    _set(packet, "sequence_flags", flags)
-    return packet
+_new_packet: Final = raw_constructor(SpacePacket)
 
 
 def packet_length_at(buffer: bytes | bytearray | memoryview, offset: int = 0) -> int:

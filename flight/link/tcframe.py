@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Final
 
 from flight.codec import crc16
+from flight.link._values import frozen_value, raw_constructor
 from flight.link.errors import (
     ChecksumError,
     FieldValueError,
@@ -47,6 +48,7 @@ class FrameType(Enum):
     BC = "BC"  # expedited control command to FARM-1 (Unlock, Set V(R))
 
 
+@frozen_value
 @dataclass(frozen=True, slots=True)
 class TcFrame:
     """One TC frame; `data` is the frame data field after the segment header (if any)."""
@@ -74,6 +76,10 @@ class TcFrame:
                 raise FieldValueError("MAP ID", self.map_id, "0..63")
             if self.control_command:
                 raise FieldValueError("MAP ID", self.map_id, "None on a control command frame")
+        elif self.segment_flags != SequenceFlags.UNSEGMENTED:
+            raise FieldValueError(
+                "segment flags", self.segment_flags, "UNSEGMENTED without a segment header"
+            )
         if type(self.data) is not bytes:
             object.__setattr__(self, "data", bytes(self.data))
         if type(self.segment_flags) is not SequenceFlags:
@@ -142,10 +148,9 @@ class TcFrame:
         end = size
         if fecf:
             end -= FECF_OCTETS
-            received = (data[end] << 8) | data[end + 1]
-            computed = crc16(data[:end])
-            if received != computed:
-                raise ChecksumError("TC frame", received, computed)
+            if crc16(data):  # over a frame and its correct FECF, this CRC leaves 0
+                received = (data[end] << 8) | data[end + 1]
+                raise ChecksumError("TC frame", received, crc16(memoryview(data)[:end]))
         bypass, control = bool(word0 & 0x2000), bool(word0 & 0x1000)
         if control and not bypass:
             raise FieldValueError("control command flag", 1, "0 unless the bypass flag is set")
@@ -156,19 +161,13 @@ class TcFrame:
                 raise TruncatedError("TC frame segment header", start + 1 + FECF_OCTETS, size)
             map_id, flags = data[start] & 0x3F, _FLAGS[data[start] >> 6]
             start += 1
-        frame = object.__new__(cls)
-        _set(frame, "spacecraft_id", word0 & 0x3FF)
-        _set(frame, "virtual_channel_id", word1 >> 10)
-        _set(frame, "sequence_number", sequence)
-        _set(frame, "data", bytes(data[start:end]))
-        _set(frame, "bypass", bypass)
-        _set(frame, "control_command", control)
-        _set(frame, "map_id", map_id)
-        _set(frame, "segment_flags", flags)
-        return frame
+        return _raw_frame(
+            word0 & 0x3FF, word1 >> 10, sequence, bytes(data[start:end]), bypass, control, map_id,
+            flags,
+        )
 
 
-_set = object.__setattr__
+_raw_frame: Final = raw_constructor(TcFrame)
 
 
 # ---------------------------------------------------------------- COP-1 control commands
