@@ -7,16 +7,18 @@ not a number or out of range raises `NmeaFieldError` naming the field. `build(..
 inverse for sentences we emit (checksum added).
 
 The hot path converts fields straight from bytes (float() and int() accept them) inside one `try`;
-only when that fails do we walk the fields again to name the bad one.
+only when that fails do we walk the fields again to name the bad one. Decoded sentences are
+immutable `NamedTuple`s rather than frozen dataclasses: a frozen dataclass pays one
+`object.__setattr__` per field on construction, which alone would cost more than pynmea2's whole
+parse of a sentence; a NamedTuple is built in one step and is just as typed and immutable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from drivers.gnss.errors import GnssDecodeError, NmeaFieldError, NmeaLengthError
 from drivers.gnss.framer import nmea_checksum
@@ -103,8 +105,7 @@ class UnsupportedSentence(GnssDecodeError):
         self.address = address
 
 
-@dataclass(frozen=True, slots=True)
-class Gga:
+class Gga(NamedTuple):
     talker: str
     time_s: float | None  # UTC seconds of day
     lat_deg: float | None
@@ -118,8 +119,7 @@ class Gga:
     dgps_station: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Rmc:
+class Rmc(NamedTuple):
     talker: str
     time_s: float | None
     status: str  # 'A' valid, 'D' differential, 'V' invalid
@@ -133,8 +133,7 @@ class Rmc:
     nav_status: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Gsa:
+class Gsa(NamedTuple):
     talker: str
     selection: str  # 'A' automatic, 'M' manual
     mode: int | None  # 1 no fix, 2 2D, 3 3D
@@ -145,16 +144,14 @@ class Gsa:
     system_id: int | None  # NMEA 4.10
 
 
-@dataclass(frozen=True, slots=True)
-class SatelliteInView:
+class SatelliteInView(NamedTuple):
     prn: int
     elevation_deg: int | None
     azimuth_deg: int | None
     snr_dbhz: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Gsv:
+class Gsv(NamedTuple):
     talker: str
     sentences: int
     number: int
@@ -163,8 +160,7 @@ class Gsv:
     signal_id: int | None  # NMEA 4.10
 
 
-@dataclass(frozen=True, slots=True)
-class Gns:
+class Gns(NamedTuple):
     talker: str
     time_s: float | None
     lat_deg: float | None
@@ -179,8 +175,7 @@ class Gns:
     nav_status: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Zda:
+class Zda(NamedTuple):
     talker: str
     time_s: float | None
     date: dt.date | None
@@ -188,8 +183,7 @@ class Zda:
     zone_minutes: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Vtg:
+class Vtg(NamedTuple):
     talker: str
     track_deg: float | None
     track_mag_deg: float | None
@@ -197,8 +191,7 @@ class Vtg:
     faa_mode: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Gll:
+class Gll(NamedTuple):
     talker: str
     lat_deg: float | None
     lon_deg: float | None
