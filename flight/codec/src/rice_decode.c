@@ -152,8 +152,8 @@ AS_INLINE uint32_t unmap(uint32_t d, uint32_t previous, uint32_t mask)
 {
     uint32_t above = mask - previous;
     uint32_t theta = previous < above ? previous : above;
-    if (d <= 2 * theta)
-        return d & 1 ? previous - (d >> 1) - 1 : previous + (d >> 1);
+    if (d <= 2 * theta) /* even d: previous + d/2; odd d: previous - (d+1)/2 */
+        return previous + ((d >> 1) ^ (0u - (d & 1)));
     return previous < above ? d : mask - d;
 }
 
