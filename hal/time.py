@@ -41,7 +41,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum, IntEnum
 from functools import cached_property
 from importlib import resources
@@ -74,12 +74,12 @@ def _label_seconds(t: datetime) -> float:
 def _as_naive_utc(utc: datetime) -> datetime:
     if utc.tzinfo is None:
         return utc
-    return utc.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
 class LeapSecondTable:
-    """TAI-UTC from each UTC date on, with the date after which the table is no longer known good."""
+    """TAI-UTC from each UTC date on, and the date after which the table is not known good."""
 
     starts: tuple[date, ...]
     tai_minus_utc_s: tuple[int, ...]
@@ -110,7 +110,9 @@ class LeapSecondTable:
     def _index_for_utc(self, utc: datetime) -> int:
         i = bisect_right(self.starts, utc.date()) - 1
         if i < 0:
-            raise TimeScaleError(f"UTC {utc.isoformat()} is before {self.starts[0]}: not covered", utc)
+            raise TimeScaleError(
+                f"UTC {utc.isoformat()} is before {self.starts[0]}: not covered", utc
+            )
         return i
 
     def tai_minus_utc(self, utc: datetime) -> int:
@@ -197,10 +199,8 @@ def tai_to_utc(tai: float, table: LeapSecondTable = LEAP_SECONDS) -> datetime:
     express, this returns 23:59:59.999999 (see `is_leap_second`)."""
     label, leap = _utc_label(tai, table)
     if leap:
-        return (CCSDS_EPOCH + timedelta(seconds=label, microseconds=999_999)).replace(
-            tzinfo=timezone.utc
-        )
-    return (CCSDS_EPOCH + timedelta(seconds=label)).replace(tzinfo=timezone.utc)
+        return (CCSDS_EPOCH + timedelta(seconds=label, microseconds=999_999)).replace(tzinfo=UTC)
+    return (CCSDS_EPOCH + timedelta(seconds=label)).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -379,7 +379,12 @@ class DisciplinedTime:
         ):
             state = SyncState.HOLDOVER
         return TimeStatus(
-            state, self._error, self._drift * 1e6, self._samples, self._jumps, self._outliers,
+            state,
+            self._error,
+            self._drift * 1e6,
+            self._samples,
+            self._jumps,
+            self._outliers,
             self._last_sync,
         )
 

@@ -81,7 +81,9 @@ class LinuxWatchdog(Watchdog):
         try:
             fcntl.ioctl(self._fd, request, buf, True)
         except OSError as exc:
-            raise WatchdogError(exc.errno, f"{self.path}: {what}: {os.strerror(exc.errno or 0)}") from exc
+            raise WatchdogError(
+                exc.errno, f"{self.path}: {what}: {os.strerror(exc.errno or 0)}"
+            ) from exc
         return bytes(buf)
 
     def start(self) -> None:
@@ -91,13 +93,17 @@ class LinuxWatchdog(Watchdog):
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise WatchdogError(
-                exc.errno, f"cannot open watchdog {self.path}: {exc.strerror} (is a watchdog "
-                "driver loaded, and no other daemon holding it?)"
+                exc.errno,
+                f"cannot open watchdog {self.path}: {exc.strerror} (is a watchdog "
+                "driver loaded, and no other daemon holding it?)",
             ) from exc
         try:
             if self.requested_timeout_s is not None:
-                reply = self._ioctl(WDIOC_SETTIMEOUT, struct.pack("=i", self.requested_timeout_s),
-                                    f"set timeout {self.requested_timeout_s} s")
+                reply = self._ioctl(
+                    WDIOC_SETTIMEOUT,
+                    struct.pack("=i", self.requested_timeout_s),
+                    f"set timeout {self.requested_timeout_s} s",
+                )
                 self.timeout_s = struct.unpack("=i", reply)[0]
             options, _, identity = WATCHDOG_INFO.unpack(
                 self._ioctl(WDIOC_GETSUPPORT, bytes(WATCHDOG_INFO.size), "get support")
@@ -182,8 +188,10 @@ class SimWatchdog(Watchdog):
 
     def feed(self) -> None:
         if not self.running:
-            raise WatchdogError("the simulated watchdog is not running (never started, stopped, "
-                                "or it already reset the computer)")
+            raise WatchdogError(
+                "the simulated watchdog is not running (never started, stopped, "
+                "or it already reset the computer)"
+            )
         self.expires_at = self.clock.monotonic() + self.timeout_s
 
     def stop(self) -> bool:

@@ -80,7 +80,9 @@ class I2cBus(ABC):
 
     def write_read(self, address: int, data: bytes, length: int) -> bytes:
         """Write then read with a repeated START, so no other master can get in between."""
-        return self.transfer([I2cMessage.write(address, data), I2cMessage.read_of(address, length)])[0]
+        return self.transfer(
+            [I2cMessage.write(address, data), I2cMessage.read_of(address, length)]
+        )[0]
 
     def read_register(self, address: int, register: int, length: int = 1) -> bytes:
         return self.write_read(address, bytes([register]), length)

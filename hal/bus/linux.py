@@ -67,8 +67,12 @@ class LinuxI2cBus(I2cBus):
         ]
         msgs = (I2cMsg * len(messages))()
         for i, (m, buf) in enumerate(zip(messages, buffers, strict=True)):
-            msgs[i] = I2cMsg(m.address, I2C_M_RD if m.read else 0, m.octets,
-                             ctypes.cast(buf, ctypes.POINTER(ctypes.c_uint8)))
+            msgs[i] = I2cMsg(
+                m.address,
+                I2C_M_RD if m.read else 0,
+                m.octets,
+                ctypes.cast(buf, ctypes.POINTER(ctypes.c_uint8)),
+            )
         rdwr = I2cRdwrIoctlData(msgs, len(messages))
         try:
             fcntl.ioctl(self._fd, I2C_RDWR, rdwr)
@@ -101,11 +105,21 @@ def spi_ioc_message(n: int) -> int:
     return iow(SPI_IOC_MAGIC, 0, n * SPI_IOC_TRANSFER.size)
 
 
-def pack_spi_transfer(tx_addr: int, rx_addr: int, length: int, segment: SpiSegment,
-                      settings: SpiSettings) -> bytes:
+def pack_spi_transfer(
+    tx_addr: int, rx_addr: int, length: int, segment: SpiSegment, settings: SpiSettings
+) -> bytes:
     return SPI_IOC_TRANSFER.pack(
-        tx_addr, rx_addr, length, segment.speed_hz or settings.max_speed_hz, segment.delay_us,
-        settings.bits_per_word, int(segment.cs_change), 0, 0, 0, 0,
+        tx_addr,
+        rx_addr,
+        length,
+        segment.speed_hz or settings.max_speed_hz,
+        segment.delay_us,
+        settings.bits_per_word,
+        int(segment.cs_change),
+        0,
+        0,
+        0,
+        0,
     )
 
 
@@ -129,14 +143,19 @@ class LinuxSpiDevice(SpiDevice):
         try:
             fcntl.ioctl(self._fd, request, bytearray(arg), True)
         except OSError as exc:
-            raise SpiError(exc.errno, f"{what} on {self.path}: {os.strerror(exc.errno or 0)}") from exc
+            raise SpiError(
+                exc.errno, f"{what} on {self.path}: {os.strerror(exc.errno or 0)}"
+            ) from exc
 
     def _apply(self, settings: SpiSettings) -> None:
         self._ioctl(SPI_IOC_WR_MODE, bytes([settings.mode]), f"SPI mode {settings.mode}")
         self._ioctl(SPI_IOC_WR_LSB_FIRST, bytes([settings.lsb_first]), "bit order")
         self._ioctl(SPI_IOC_WR_BITS_PER_WORD, bytes([settings.bits_per_word]), "word size")
-        self._ioctl(SPI_IOC_WR_MAX_SPEED_HZ, struct.pack("=I", settings.max_speed_hz),
-                    f"clock {settings.max_speed_hz} Hz")
+        self._ioctl(
+            SPI_IOC_WR_MAX_SPEED_HZ,
+            struct.pack("=I", settings.max_speed_hz),
+            f"clock {settings.max_speed_hz} Hz",
+        )
 
     def _transfer(self, segments: list[SpiSegment]) -> list[bytes]:
         tx = [ctypes.create_string_buffer(s.tx, len(s.tx)) for s in segments]

@@ -39,7 +39,9 @@ class _Fault:
 
 
 class SimI2cBus(I2cBus):
-    def __init__(self, clock: Clock, *, bitrate_hz: int = I2C_FAST_HZ, name: str = "sim-i2c") -> None:
+    def __init__(
+        self, clock: Clock, *, bitrate_hz: int = I2C_FAST_HZ, name: str = "sim-i2c"
+    ) -> None:
         if bitrate_hz <= 0:
             raise ValueError(f"I2C bit rate must be positive, not {bitrate_hz}")
         self.clock = clock
@@ -104,7 +106,8 @@ class SimI2cBus(I2cBus):
             if target is None or self._take(self._nacks, message.address) is not None:
                 self.nacks += 1
                 raise I2cNackError(
-                    errno.ENXIO, f"{self.name}: no ACK from 0x{message.address:02x}",
+                    errno.ENXIO,
+                    f"{self.name}: no ACK from 0x{message.address:02x}",
                     message.address,
                 )
             try:
@@ -185,8 +188,9 @@ class SpiRegisterDevice:
 
     READ: Final[int] = 0x80
 
-    def __init__(self, registers: bytes, *, mode: SpiMode = SpiMode.MODE0,
-                 max_speed_hz: int = 10_000_000) -> None:
+    def __init__(
+        self, registers: bytes, *, mode: SpiMode = SpiMode.MODE0, max_speed_hz: int = 10_000_000
+    ) -> None:
         self.registers = bytearray(registers)
         self.mode = mode
         self.max_speed_hz = max_speed_hz
@@ -224,8 +228,14 @@ def _shift_one_bit(data: bytes) -> bytes:
 
 
 class SimSpiDevice(SpiDevice):
-    def __init__(self, clock: Clock, target: SpiTarget, settings: SpiSettings | None = None,
-                 *, name: str = "sim-spi") -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        target: SpiTarget,
+        settings: SpiSettings | None = None,
+        *,
+        name: str = "sim-spi",
+    ) -> None:
         super().__init__(name, settings)
         self.clock = clock
         self.target = target

@@ -37,10 +37,14 @@ class SpiSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", SpiMode(self.mode))
-        if isinstance(self.max_speed_hz, bool) or not isinstance(self.max_speed_hz, int) or not (
-            0 < self.max_speed_hz < 1 << 32
+        if (
+            isinstance(self.max_speed_hz, bool)
+            or not isinstance(self.max_speed_hz, int)
+            or not (0 < self.max_speed_hz < 1 << 32)
         ):
-            raise ValueError(f"SPI clock {self.max_speed_hz!r} Hz must be a positive 32-bit integer")
+            raise ValueError(
+                f"SPI clock {self.max_speed_hz!r} Hz must be a positive 32-bit integer"
+            )
         if self.bits_per_word != 8:
             raise ValueError(f"only 8-bit words are supported, not {self.bits_per_word}")
 

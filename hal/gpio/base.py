@@ -152,7 +152,11 @@ class GpioChip(ABC):
     num_lines: int
 
     def _check_offset(self, offset: int) -> None:
-        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < self.num_lines:
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int)
+            or not 0 <= offset < self.num_lines
+        ):
             raise GpioError(f"line offset {offset!r} is not on this chip (0..{self.num_lines - 1})")
 
     def request_input(
@@ -166,8 +170,9 @@ class GpioChip(ABC):
         consumer: str = DEFAULT_CONSUMER,
     ) -> InputLine:
         self._check_offset(offset)
-        config = LineConfig(False, edges, bias, Drive.PUSH_PULL, active_low, debounce_s,
-                            consumer=consumer)
+        config = LineConfig(
+            False, edges, bias, Drive.PUSH_PULL, active_low, debounce_s, consumer=consumer
+        )
         return self._request_input(offset, config)
 
     def request_output(
@@ -181,8 +186,9 @@ class GpioChip(ABC):
         consumer: str = DEFAULT_CONSUMER,
     ) -> OutputLine:
         self._check_offset(offset)
-        config = LineConfig(True, EdgeDetect.NONE, bias, drive, active_low, 0.0, bool(initial),
-                            consumer)
+        config = LineConfig(
+            True, EdgeDetect.NONE, bias, drive, active_low, 0.0, bool(initial), consumer
+        )
         return self._request_output(offset, config)
 
     @abstractmethod

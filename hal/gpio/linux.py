@@ -115,7 +115,7 @@ def pack_line_config(config: LineConfig) -> bytes:
 
 
 def pack_line_request(offset: int, config: LineConfig, event_buffer_size: int = 0) -> bytes:
-    """struct gpio_v2_line_request for one line; the kernel writes the new fd into its last field."""
+    """struct gpio_v2_line_request for one line; the kernel writes the new fd in its last field."""
     offsets = [offset] + [0] * (GPIO_V2_LINES_MAX - 1)
     return (
         _REQUEST_HEAD.pack(*offsets, config.consumer.encode())
@@ -188,7 +188,9 @@ class LinuxOutputLine(_LinuxLine, OutputLine):
         return self._get_value()
 
     def _set(self, value: bool) -> None:
-        _ioctl(self._fd, GPIO_V2_LINE_SET_VALUES_IOCTL, LINE_VALUES.pack(int(value), 1), "set value")
+        _ioctl(
+            self._fd, GPIO_V2_LINE_SET_VALUES_IOCTL, LINE_VALUES.pack(int(value), 1), "set value"
+        )
 
     def _release(self) -> None:
         self._close_fd()
@@ -206,7 +208,9 @@ class LinuxGpioChip(GpioChip):
                 if exc.errno == errno.ENOENT
                 else ""
             )
-            raise GpioError(exc.errno, f"cannot open GPIO chip {path}: {exc.strerror}{hint}") from exc
+            raise GpioError(
+                exc.errno, f"cannot open GPIO chip {path}: {exc.strerror}{hint}"
+            ) from exc
         try:
             info = _ioctl(self._fd, GPIO_GET_CHIPINFO_IOCTL, bytes(CHIP_INFO.size), f"{path} info")
         except GpioError:
@@ -228,7 +232,9 @@ class LinuxGpioChip(GpioChip):
 
     def _request(self, offset: int, config: LineConfig) -> int:
         reply = _ioctl(
-            self._fd, GPIO_V2_GET_LINE_IOCTL, pack_line_request(offset, config),
+            self._fd,
+            GPIO_V2_GET_LINE_IOCTL,
+            pack_line_request(offset, config),
             f"request line {offset} of {self.path}",
         )
         return struct.unpack_from("=i", reply, LINE_REQUEST_SIZE - 4)[0]

@@ -131,8 +131,15 @@ class SimGpioChip(GpioChip):
             raise ValueError(f"cannot schedule a pin change in the past ({at} < now)")
         heapq.heappush(self._schedule, (at, next(self._order), offset, bool(level)))
 
-    def schedule_pps(self, offset: int, first_edge: float, count: int, *, period_s: float = 1.0,
-                     width_s: float = 0.1) -> None:
+    def schedule_pps(
+        self,
+        offset: int,
+        first_edge: float,
+        count: int,
+        *,
+        period_s: float = 1.0,
+        width_s: float = 0.1,
+    ) -> None:
         """`count` pulses: high at first_edge + k * period for `width_s`, like a GNSS 1 PPS."""
         if not 0 < width_s < period_s:
             raise ValueError(f"pulse width {width_s} s must be inside the period {period_s} s")

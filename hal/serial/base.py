@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from types import TracebackType
 from typing import Final
 
@@ -23,7 +23,7 @@ BYTESIZES: Final[frozenset[int]] = frozenset({5, 6, 7, 8})
 STOPBITS: Final[frozenset[float]] = frozenset({1, 1.5, 2})
 
 
-class Parity(str, Enum):
+class Parity(StrEnum):
     NONE = "N"
     EVEN = "E"
     ODD = "O"
@@ -45,7 +45,9 @@ class SerialTimeoutError(SerialError):
     """A write did not complete within `write_timeout`; `written` octets did go out (None: the
     backend cannot tell)."""
 
-    def __init__(self, name: str, written: int | None, requested: int, timeout: float | None) -> None:
+    def __init__(
+        self, name: str, written: int | None, requested: int, timeout: float | None
+    ) -> None:
         done = "an unknown number" if written is None else str(written)
         super().__init__(
             f"serial port {name}: write timed out after {timeout} s with {done} of "
@@ -117,14 +119,18 @@ class SerialSettings:
         if self.baudrate <= 0:
             raise SerialSettingError("baudrate", self.baudrate, "must be positive")
         if self.bytesize not in BYTESIZES:
-            raise SerialSettingError("bytesize", self.bytesize, f"must be one of {sorted(BYTESIZES)}")
+            raise SerialSettingError(
+                "bytesize", self.bytesize, f"must be one of {sorted(BYTESIZES)}"
+            )
         try:
             object.__setattr__(self, "parity", Parity(self.parity))
         except ValueError:
             choices = [p.value for p in Parity]
             raise SerialSettingError("parity", self.parity, f"must be one of {choices}") from None
         if self.stopbits not in STOPBITS:
-            raise SerialSettingError("stopbits", self.stopbits, f"must be one of {sorted(STOPBITS)}")
+            raise SerialSettingError(
+                "stopbits", self.stopbits, f"must be one of {sorted(STOPBITS)}"
+            )
         _check_timeout("timeout", self.timeout)
         _check_timeout("write_timeout", self.write_timeout)
 
@@ -315,7 +321,9 @@ class SerialPort(ABC):
         """Hold the line in the break condition (continuous space) for `duration` seconds."""
         self._check_open()
         if isinstance(duration, bool) or not isinstance(duration, int | float) or not duration > 0:
-            raise ValueError(f"break duration must be a positive number of seconds, got {duration!r}")
+            raise ValueError(
+                f"break duration must be a positive number of seconds, got {duration!r}"
+            )
         self._send_break(float(duration))
 
     # -- backend contract -----------------------------------------------------------------------

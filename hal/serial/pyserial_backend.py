@@ -20,8 +20,8 @@ from hal.serial.base import (
     BackendUnavailableError,
     SerialError,
     SerialPort,
-    SerialSettings,
     SerialSettingError,
+    SerialSettings,
     SerialTimeoutError,
     UnknownSchemeError,
 )

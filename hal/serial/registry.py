@@ -15,8 +15,8 @@ from typing import Final, Protocol
 from hal.clock import Clock, MonotonicClock
 from hal.serial.base import (
     SerialPort,
-    SerialSettings,
     SerialSettingError,
+    SerialSettings,
     SerialURLError,
     UnknownSchemeError,
 )
@@ -24,7 +24,14 @@ from hal.serial.pyserial_backend import PySerialPort
 
 #: Schemes pyserial handles: "" is a plain device path (a UART, a USB adapter, a pseudo-terminal).
 PYSERIAL_SCHEMES: Final[tuple[str, ...]] = (
-    "", "loop", "socket", "spy", "rfc2217", "alt", "hwgrep", "cp2110",
+    "",
+    "loop",
+    "socket",
+    "spy",
+    "rfc2217",
+    "alt",
+    "hwgrep",
+    "cp2110",
 )
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 
@@ -54,8 +61,10 @@ class PySerialBackend:
     def create_port(self, url: str, clock: Clock | None, settings: SerialSettings) -> SerialPort:
         if clock is not None and not isinstance(clock, MonotonicClock):
             raise SerialSettingError(
-                "clock", clock, f"{url} is a real port whose timeouts run in real time: pass "
-                "clock=None or a MonotonicClock"
+                "clock",
+                clock,
+                f"{url} is a real port whose timeouts run in real time: pass "
+                "clock=None or a MonotonicClock",
             )
         return PySerialPort(url, settings)
 

@@ -116,7 +116,9 @@ def _check_rate(name: str, value: float) -> float:
 class SimLine:
     """One direction of a simulated link, from `sender` to `receiver`, with its faults and stats."""
 
-    def __init__(self, name: str, seed: int, sender: SimSerialPort, receiver: SimSerialPort) -> None:
+    def __init__(
+        self, name: str, seed: int, sender: SimSerialPort, receiver: SimSerialPort
+    ) -> None:
         self.name = name
         self.sender = sender
         self.receiver = receiver
@@ -154,7 +156,9 @@ class SimLine:
     @drop_rate.setter
     def drop_rate(self, value: float) -> None:
         self._drop_rate = _check_rate("drop_rate", value)
-        self._next_drop = self.position + _geometric_gap(self._rng, value) if value > 0 else math.inf
+        self._next_drop = (
+            self.position + _geometric_gap(self._rng, value) if value > 0 else math.inf
+        )
 
     def flip_bits(self, octet_index: int, mask: int = 0x01) -> None:
         """XOR `mask` into the octet at `octet_index` of this direction's stream when it is sent."""
@@ -214,14 +218,20 @@ class SimLine:
         self.stats.bytes_dropped += len(drops)
         self.stats.bytes_sent += n
         self._enqueue(
-            _Chunk(max(now, self._busy_until), settings.character_time_s, bytes(octets),
-                   settings.frame_format, frozenset(drops)),
+            _Chunk(
+                max(now, self._busy_until),
+                settings.character_time_s,
+                bytes(octets),
+                settings.frame_format,
+                frozenset(drops),
+            ),
             connected,
         )
 
     def transmit_break(self, now: float, duration: float, connected: bool) -> None:
-        self._enqueue(_Chunk(max(now, self._busy_until), duration, b"\x00", None, frozenset()),
-                      connected)
+        self._enqueue(
+            _Chunk(max(now, self._busy_until), duration, b"\x00", None, frozenset()), connected
+        )
 
     def _enqueue(self, chunk: _Chunk, connected: bool) -> None:
         if not connected:
@@ -250,8 +260,11 @@ class SimLine:
         dropped = sum(1 for i in chunk.drops if start <= i < stop)
         lost = sum(1 for i in range(live_stop, stop) if i not in chunk.drops)
         self.stats.lost_disconnected += lost
-        octets = bytes(chunk.data[i] for i in range(start, live_stop) if i not in chunk.drops) \
-            if dropped else chunk.data[start:live_stop]
+        octets = (
+            bytes(chunk.data[i] for i in range(start, live_stop) if i not in chunk.drops)
+            if dropped
+            else chunk.data[start:live_stop]
+        )
         if not octets:
             return
         if not self.receiver.is_open:
@@ -266,8 +279,9 @@ class SimLine:
 
     def disconnect(self) -> None:
         for chunk in self._chunks:
-            chunk.lost_from = chunk.done if chunk.lost_from is None else min(chunk.lost_from,
-                                                                              chunk.done)
+            chunk.lost_from = (
+                chunk.done if chunk.lost_from is None else min(chunk.lost_from, chunk.done)
+            )
 
     def discard_pending(self, now: float) -> None:
         """Drop what the sender has queued: the octet on the wire finishes, the rest never goes."""

@@ -145,10 +145,16 @@ def test_linux_chip_on_a_non_gpio_device_is_refused() -> None:
 
 
 def test_line_request_layout_and_flags() -> None:
-    config = LineConfig(False, EdgeDetect.BOTH, Bias.PULL_DOWN, active_low=True, debounce_s=1e-4,
-                        consumer="pps")
-    assert line_flags(config) == (LineFlag.INPUT | LineFlag.ACTIVE_LOW | LineFlag.EDGE_RISING
-                                  | LineFlag.EDGE_FALLING | LineFlag.BIAS_PULL_DOWN)
+    config = LineConfig(
+        False, EdgeDetect.BOTH, Bias.PULL_DOWN, active_low=True, debounce_s=1e-4, consumer="pps"
+    )
+    assert line_flags(config) == (
+        LineFlag.INPUT
+        | LineFlag.ACTIVE_LOW
+        | LineFlag.EDGE_RISING
+        | LineFlag.EDGE_FALLING
+        | LineFlag.BIAS_PULL_DOWN
+    )
     packed = pack_line_request(17, config)
     assert len(packed) == LINE_REQUEST_SIZE == 592
     assert packed[:4] == (17).to_bytes(4, "little") and packed[256:260] == b"pps\0"

@@ -32,8 +32,14 @@ def make_link(baudrate: int = 9600, **kwargs: object) -> tuple[SimClock, SimSeri
 
 def accounted(link: SimSerialLink, direction: str = "a_to_b") -> int:
     s = getattr(link, direction).stats
-    return (s.bytes_delivered + s.bytes_dropped + s.overruns + s.lost_disconnected
-            + s.lost_port_closed + s.discarded)
+    return (
+        s.bytes_delivered
+        + s.bytes_dropped
+        + s.overruns
+        + s.lost_disconnected
+        + s.lost_port_closed
+        + s.discarded
+    )
 
 
 def test_octets_take_ten_bit_times_each_at_8n1() -> None:
@@ -151,7 +157,9 @@ def test_bit_error_rate_flips_about_the_expected_number_of_bits() -> None:
     flipped = _bit_differences(data, received)
     assert flipped == link.a_to_b.stats.bits_flipped
     assert 330 < flipped < 490  # about 4 standard deviations either side
-    assert link.a_to_b.stats.bytes_corrupted == sum(x != y for x, y in zip(data, received))
+    assert link.a_to_b.stats.bytes_corrupted == sum(
+        x != y for x, y in zip(data, received, strict=True)
+    )
 
 
 def test_faults_are_deterministic_for_a_seed() -> None:

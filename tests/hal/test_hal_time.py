@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def test_table_agrees_with_tzdata_leap_seconds_list() -> None:
 
 
 def test_tai_on_the_ccsds_epoch_scale_through_timecodes() -> None:
-    tai = utc_to_tai(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    tai = utc_to_tai(datetime(2000, 1, 1, tzinfo=UTC))
     assert tai == (date(2000, 1, 1) - date(1958, 1, 1)).days * 86400 + 32
     cds, _ = decode_cds(encode_cds(tai))
     assert cds == tai
@@ -82,8 +82,8 @@ def test_leap_second_is_a_real_second() -> None:
     inside = utc_fields_to_tai(2016, 12, 31, 23, 59, 60.25)
     assert inside == before + 1.25
     assert is_leap_second(inside) and not is_leap_second(after) and not is_leap_second(before)
-    assert tai_to_utc(inside) == datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone.utc)
-    assert tai_to_utc(after) == datetime(2017, 1, 1, tzinfo=timezone.utc)
+    assert tai_to_utc(inside) == datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert tai_to_utc(after) == datetime(2017, 1, 1, tzinfo=UTC)
     with pytest.raises(TimeScaleError, match="leap second"):
         utc_fields_to_tai(2016, 12, 30, 23, 59, 60)
     with pytest.raises(TimeScaleError):
@@ -114,7 +114,7 @@ def test_gps_week_and_tow_agree_with_pyubx2(utc: datetime) -> None:
 def test_gps_time_facts() -> None:
     assert utc_to_gps(datetime(1980, 1, 6)) == GpsTime(0, 0.0)
     assert utc_to_gps(datetime(2024, 1, 1)) == GpsTime(2295, 86_418.0)  # Monday, GPS-UTC 18 s
-    assert gps_to_utc(GpsTime(2295, 86_418.0)) == datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert gps_to_utc(GpsTime(2295, 86_418.0)) == datetime(2024, 1, 1, tzinfo=UTC)
     assert gps_to_tai(GpsTime(1, 0)) - gps_to_tai(GpsTime(0, 0)) == 604_800
     with pytest.raises(TimeScaleError):
         GpsTime(0, 604_800)
@@ -132,8 +132,14 @@ class Receiver:
     """A GNSS receiver and a local oscillator: monotonic time runs at (1 + drift) against TAI,
     PPS edges come on whole TAI seconds, and the fix naming that second follows `latency` later."""
 
-    def __init__(self, clock: SimClock, drift: float, latency: float = 0.3,
-                 jitter_s: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        drift: float,
+        latency: float = 0.3,
+        jitter_s: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         self.clock = clock
         self.drift = drift
         self.latency = latency
@@ -147,8 +153,9 @@ class Receiver:
     def true_tai(self, m: float) -> float:
         return START_TAI + (m - self.m0) * (1 + self.drift)
 
-    def second(self, k: int, time: DisciplinedTime, label_offset: float = 0.0,
-               fix_first: bool = False) -> None:
+    def second(
+        self, k: int, time: DisciplinedTime, label_offset: float = 0.0, fix_first: bool = False
+    ) -> None:
         edge = self.monotonic_of(START_TAI + k) + self.rng.gauss(0, self.jitter_s)
         received = self.monotonic_of(START_TAI + k + self.latency)
         self.clock.sleep_until(received)
@@ -174,7 +181,7 @@ def test_fix_alone_gives_coarse_time() -> None:
     time.on_fix(START_UTC, 50.0)
     assert time.status().state is SyncState.COARSE
     assert time.tai() == pytest.approx(START_TAI + 0.1)
-    assert time.utc() == (START_UTC + timedelta(seconds=0.1)).replace(tzinfo=timezone.utc)
+    assert time.utc() == (START_UTC + timedelta(seconds=0.1)).replace(tzinfo=UTC)
 
 
 def test_pps_locks_and_tracks_a_drifting_oscillator() -> None:
