@@ -168,15 +168,14 @@ int as_randomize(const uint8_t *data, size_t length, uint8_t *out, size_t out_le
     return AS_LINK_OK;
 }
 
-/* Division LFSR over one codeword's `kept` data symbols, read at data[k * stride] XOR mask:
- * leaves the 32 parity symbols (dual basis) in the register words. */
-static void encoder_run(const uint8_t *data, const uint8_t *mask, size_t stride, size_t kept,
-                        uint64_t reg[4])
+/* Division LFSR over one codeword's `kept` data symbols at data[k * stride]: leaves the 32
+ * parity symbols (dual basis) in the register words. */
+static void encoder_run(const uint8_t *data, size_t stride, size_t kept, uint64_t reg[4])
 {
     uint64_t w0 = 0, w1 = 0, w2 = 0, w3 = 0;
     size_t k;
     for (k = 0; k < kept; k++) {
-        const uint64_t *g = encoder_table[(data[k * stride] ^ mask[k * stride] ^ w0) & 0xFFu];
+        const uint64_t *g = encoder_table[(data[k * stride] ^ w0) & 0xFFu];
         w0 = ((w0 >> 8) | (w1 << 56)) ^ g[0];
         w1 = ((w1 >> 8) | (w2 << 56)) ^ g[1];
         w2 = ((w2 >> 8) | (w3 << 56)) ^ g[2];
@@ -188,8 +187,8 @@ static void encoder_run(const uint8_t *data, const uint8_t *mask, size_t stride,
     reg[3] = w3;
 }
 
-/* Two neighbouring codewords of an unmasked block at once: two independent dependency chains,
- * which a superscalar core overlaps (the encoder's speed is bound by the chain's latency). */
+/* Two neighbouring codewords at once: two independent dependency chains, which a superscalar
+ * core overlaps (the encoder's speed is bound by the chain's latency). */
 static void encoder_run_pair(const uint8_t *data, size_t stride, size_t kept, uint64_t a[4],
                              uint64_t b[4])
 {
@@ -217,6 +216,19 @@ static void encoder_run_pair(const uint8_t *data, size_t stride, size_t kept, ui
     b[3] = b3;
 }
 
+/* The parity registers of every codeword of interleaved data (kept symbols per codeword). */
+static void encode_registers(const uint8_t *data, size_t kept, size_t depth,
+                             uint64_t reg[AS_RS_MAX_INTERLEAVE][4])
+{
+    size_t k;
+    for (k = 0; k + 1 < depth; k += 2) {
+        encoder_run_pair(data + k, depth, kept, reg[k], reg[k + 1]);
+    }
+    if (k < depth) {
+        encoder_run(data + k, depth, kept, reg[k]);
+    }
+}
+
 static unsigned register_symbol(const uint64_t reg[4], unsigned j)
 {
     return (unsigned)(reg[j / 8] >> (8 * (j % 8))) & 0xFFu;
@@ -232,12 +244,7 @@ static void encode_block(const uint8_t *data, size_t kept, int interleave, const
     unsigned j;
 
     xor_into(out, data, mask, data_length);
-    for (k = 0; k + 1 < depth; k += 2) {
-        encoder_run_pair(data + k, depth, kept, reg[k], reg[k + 1]);
-    }
-    if (k < depth) {
-        encoder_run(data + k, zero_block, depth, kept, reg[k]);
-    }
+    encode_registers(data, kept, depth, reg);
     for (j = 0; j < AS_RS_PARITY; j++) {
         for (k = 0; k < depth; k++) {
             size_t at = data_length + j * depth + k;
@@ -285,20 +292,25 @@ static int berlekamp_massey(const unsigned syndromes[AS_RS_PARITY],
     return length;
 }
 
-/* Decodes codeword k of the block (read through mask) into data (no mask). Returns the number of
- * symbols corrected, or AS_LINK_EUNCORRECTABLE. */
-static int decode_codeword(const uint8_t *block, const uint8_t *mask, size_t depth, size_t k,
-                           size_t kept, uint8_t *data)
+static unsigned log_step(unsigned log, unsigned step)
 {
-    uint64_t reg[4];
+    log += step;
+    return log >= 255 ? log - 255 : log;
+}
+
+/* Corrects codeword k of the received block, given the parity its received data symbols
+ * re-encode to (`reg`) and the received parity (read through mask); data (already unmasked)
+ * is corrected in place. Returns the number of symbols corrected, or AS_LINK_EUNCORRECTABLE. */
+static int decode_codeword(const uint64_t reg[4], const uint8_t *block, const uint8_t *mask,
+                           size_t depth, size_t k, size_t kept, uint8_t *data)
+{
     unsigned difference[AS_RS_PARITY], syndromes[AS_RS_PARITY];
     unsigned sigma[AS_RS_PARITY + 1], omega[AS_RS_PARITY];
     unsigned error_degree[AS_RS_T], error_value[AS_RS_T];
     unsigned i, j, any = 0;
-    int length, found = 0, step;
+    int length, found = 0;
     size_t parity_at = kept * depth + k, transmitted = kept + AS_RS_PARITY, degree;
 
-    encoder_run(block + k, mask + k, depth, kept, reg);
     for (j = 0; j < AS_RS_PARITY; j++) {
         size_t at = parity_at + j * depth;
         difference[j] = to_conventional[register_symbol(reg, j) ^ block[at] ^ mask[at]];
@@ -324,18 +336,20 @@ static int decode_codeword(const uint8_t *block, const uint8_t *mask, size_t dep
     /* Chien search: sigma(b^-d) for the transmitted degrees d = 0 .. transmitted - 1. Term i is
      * sigma_i b^(-d i), kept as a log that steps by -11 i (mod 255) per degree. */
     {
-        int term_log[AS_RS_PARITY + 1];
+        unsigned term_log[AS_RS_T + 1], term_step[AS_RS_T + 1];
+        unsigned terms = 0;
         for (i = 1; i <= (unsigned)length; i++) {
-            term_log[i] = sigma[i] ? gf_log[sigma[i]] : -1;
+            if (sigma[i]) {
+                term_log[terms] = gf_log[sigma[i]];
+                term_step[terms] = (255 - (ROOT_STEP * i) % 255) % 255;
+                terms++;
+            }
         }
         for (degree = 0; degree < transmitted && found < length; degree++) {
             unsigned sum = 1;
-            for (i = 1; i <= (unsigned)length; i++) {
-                if (term_log[i] >= 0) {
-                    sum ^= gf_exp[term_log[i]];
-                    step = (int)((255 - (ROOT_STEP * i) % 255) % 255);
-                    term_log[i] = (term_log[i] + step) % 255;
-                }
+            for (i = 0; i < terms; i++) {
+                sum ^= gf_exp[term_log[i]];
+                term_log[i] = log_step(term_log[i], term_step[i]);
             }
             if (sum == 0) {
                 error_degree[found++] = (unsigned)degree;
@@ -354,34 +368,41 @@ static int decode_codeword(const uint8_t *block, const uint8_t *mask, size_t dep
         omega[i] = o;
     }
     for (i = 0; i < (unsigned)found; i++) {
-        unsigned x_inverse_log = (255 - (ROOT_STEP * error_degree[i]) % 255) % 255;
-        unsigned x_inverse = gf_exp[x_inverse_log], power = 1, numerator = 0, denominator = 0;
+        unsigned x_log = (ROOT_STEP * error_degree[i]) % 255;
+        unsigned x_inverse_log = (255 - x_log) % 255, power_log = 0;
+        unsigned numerator = 0, denominator = 0;
         for (j = 0; j < AS_RS_PARITY; j++) {
-            numerator ^= gf_mul(omega[j], power);
-            if (j % 2 == 0 && j + 1 <= (unsigned)length) {
-                denominator ^= gf_mul(sigma[j + 1], power);
+            if (omega[j]) {
+                numerator ^= gf_exp[gf_log[omega[j]] + power_log];
             }
-            power = gf_mul(power, x_inverse);
+            if (j % 2 == 0 && j + 1 <= (unsigned)length && sigma[j + 1]) {
+                denominator ^= gf_exp[gf_log[sigma[j + 1]] + power_log];
+            }
+            power_log = log_step(power_log, x_inverse_log);
         }
         if (denominator == 0 || numerator == 0) {
             return AS_LINK_EUNCORRECTABLE;
         }
-        /* X^(1 - FIRST_ROOT) = b^(degree (1 - FIRST_ROOT)) = a^(11 degree (1 - 112) mod 255) */
-        error_value[i] = gf_mul(
-            gf_mul(numerator, gf_exp[(ROOT_STEP * error_degree[i] * (255 - (FIRST_ROOT - 1) % 255))
-                                     % 255]),
-            gf_inv(denominator));
+        /* X^(1 - FIRST_ROOT) = a^(11 degree (1 - 112)), and 1 - 112 = 144 (mod 255) */
+        error_value[i] = gf_mul(gf_mul(numerator, gf_exp[(x_log * (256 - FIRST_ROOT)) % 255]),
+                                gf_inv(denominator));
     }
     /* the corrections must account for every syndrome: S_i = sum e X^(FIRST_ROOT + i) */
-    for (i = 0; i < AS_RS_PARITY; i++) {
-        unsigned s = 0;
+    {
+        unsigned value_log[AS_RS_T], step_log[AS_RS_T];
         for (j = 0; j < (unsigned)found; j++) {
-            unsigned exponent =
-                (unsigned)(((unsigned long)ROOT_STEP * error_degree[j] * (FIRST_ROOT + i)) % 255);
-            s ^= gf_exp[gf_log[error_value[j]] + exponent];
+            step_log[j] = (ROOT_STEP * error_degree[j]) % 255;
+            value_log[j] = (gf_log[error_value[j]] + step_log[j] * FIRST_ROOT) % 255;
         }
-        if (s != syndromes[i]) {
-            return AS_LINK_EUNCORRECTABLE;
+        for (i = 0; i < AS_RS_PARITY; i++) {
+            unsigned s = 0;
+            for (j = 0; j < (unsigned)found; j++) {
+                s ^= gf_exp[value_log[j]];
+                value_log[j] = log_step(value_log[j], step_log[j]);
+            }
+            if (s != syndromes[i]) {
+                return AS_LINK_EUNCORRECTABLE;
+            }
         }
     }
     for (i = 0; i < (unsigned)found; i++) {
@@ -393,15 +414,19 @@ static int decode_codeword(const uint8_t *block, const uint8_t *mask, size_t dep
     return found;
 }
 
+/* Decodes a codeblock (read through mask) into its data; the data is unmasked first, and the
+ * parity it re-encodes to is computed for all codewords in one pass before any correction. */
 static int decode_block(const uint8_t *block, const uint8_t *mask, int interleave, size_t kept,
                         uint8_t *data, int *corrected, int *failed_codeword)
 {
+    uint64_t reg[AS_RS_MAX_INTERLEAVE][4];
     size_t depth = (size_t)interleave, k;
     int total = 0;
 
     xor_into(data, block, mask, kept * depth);
+    encode_registers(data, kept, depth, reg);
     for (k = 0; k < depth; k++) {
-        int count = decode_codeword(block, mask, depth, k, kept, data);
+        int count = decode_codeword(reg[k], block, mask, depth, k, kept, data);
         if (count < 0) {
             if (failed_codeword != NULL) {
                 *failed_codeword = (int)k;
