@@ -105,7 +105,8 @@ def rs_encode(data: object, interleave: int = 1, virtual_fill: int = 0) -> bytes
     _check_block_parameters(interleave, virtual_fill)
     kept = RS_K - virtual_fill
     if len(view) != kept * interleave:
-        raise _length_error("data", kept * interleave, len(view), "(223 - virtual_fill) * interleave")
+        raise _length_error("data", kept * interleave, len(view),
+                            "(223 - virtual_fill) * interleave")
     length = (kept + RS_PARITY) * interleave
     out = _new_output(_U8, length)
     rc = lib.as_rs_encode(view, len(view), interleave, virtual_fill, out, length)
@@ -283,7 +284,7 @@ class CaduSync:
 
 
 if lib is None:  # not compiled: the reference keeps the package usable
-    from flight.codec.reference.link import (  # noqa: F811
+    from flight.codec.reference.link import (  # noqa: F401, F811
         CaduSync,
         cadu_decode,
         cadu_encode,

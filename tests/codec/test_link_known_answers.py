@@ -1,4 +1,4 @@
-"""Known answers for CRCs, the randomizer, Reed-Solomon (against `reedsolo`) and CADUs, on both engines."""
+"""Known answers, on both engines: CRCs, randomizer, Reed-Solomon (against `reedsolo`), CADUs."""
 
 from __future__ import annotations
 

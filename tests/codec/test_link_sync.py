@@ -1,4 +1,4 @@
-"""CaduSync: a CADU stream with marker bit errors, garbage, lost and inserted octets, in any pieces."""
+"""CaduSync on CADU streams with marker bit errors, garbage, lost and inserted octets, in pieces."""
 
 from __future__ import annotations
 

@@ -337,8 +337,9 @@ def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
     distance = _marker_distance(octets[:4])
     if distance > DEFAULT_MAX_MARKER_ERRORS:
         raise CodecError(
-            f"cadu does not start with the attached sync marker 1ACFFC1D: {octets[:4].hex().upper()}"
-            f" is {distance} bits away (at most {DEFAULT_MAX_MARKER_ERRORS} tolerated)"
+            "cadu does not start with the attached sync marker 1ACFFC1D: "
+            f"{octets[:4].hex().upper()} is {distance} bits away "
+            f"(at most {DEFAULT_MAX_MARKER_ERRORS} tolerated)"
         )
     return _rs_decode_octets(randomize(octets[4:]), depth, 0)
 
@@ -370,7 +371,8 @@ class CaduSync:
             )
         if not 0 <= max_marker_errors <= MAX_MARKER_ERRORS_LIMIT:
             raise ValueError(
-                f"max_marker_errors must be in 0..{MAX_MARKER_ERRORS_LIMIT}, got {max_marker_errors}"
+                f"max_marker_errors must be in 0..{MAX_MARKER_ERRORS_LIMIT}, "
+                f"got {max_marker_errors}"
             )
         self.max_marker_errors = max_marker_errors
         self.cadu_length = 4 + RS_N * self.interleave
