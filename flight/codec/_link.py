@@ -19,6 +19,7 @@ from flight.codec.reference.link import (
     RS_K,
     RS_N,
     RS_PARITY,
+    RS_T,
 )
 
 try:
@@ -40,15 +41,15 @@ def _view(data: object, name: str):
     try:
         return ffi.from_buffer(_U8, data)
     except (TypeError, BufferError):
-        _reference._octets(data, name)
+        _reference.as_octets(data, name)
         raise TypeError(f"{name} must be a contiguous bytes-like object") from None
 
 
 def _check_block_parameters(interleave: object, virtual_fill: object) -> None:
     if interleave.__class__ is not int or interleave not in _DEPTHS:
-        _reference._interleave(interleave)
+        _reference.check_interleave(interleave)
     if virtual_fill.__class__ is not int or not 0 <= virtual_fill < RS_K:
-        _reference._virtual_fill(virtual_fill)
+        _reference.check_virtual_fill(virtual_fill)
 
 
 def _length_error(name: str, expected: int, actual: int, what: str) -> ValueError:
@@ -60,7 +61,7 @@ def _fail(rc: int, interleave: int, failed_codeword: int) -> CodecError:
     if rc == lib.AS_LINK_EUNCORRECTABLE:
         return UncorrectableError(
             f"Reed-Solomon codeword {failed_codeword} of {interleave} has more than "
-            f"{_reference.RS_T} symbol errors",
+            f"{RS_T} symbol errors",
             codeword=failed_codeword,
         )
     return CodecError(f"the C engine rejected the call with code {rc}")
@@ -73,7 +74,7 @@ def crc16(data: object, init: int = 0xFFFF) -> int:
     except (TypeError, BufferError):
         view = _view(data, "data")
     if init.__class__ is not int or not 0 <= init <= 0xFFFF:
-        _reference._unsigned(init, 16, "init")
+        _reference.check_unsigned(init, 16, "init")
     return lib.as_crc16(view, len(view), init)
 
 
@@ -84,7 +85,7 @@ def crc32c(data: object, init: int = 0) -> int:
     except (TypeError, BufferError):
         view = _view(data, "data")
     if init.__class__ is not int or not 0 <= init <= 0xFFFFFFFF:
-        _reference._unsigned(init, 32, "init")
+        _reference.check_unsigned(init, 32, "init")
     return lib.as_crc32c(view, len(view), init)
 
 
@@ -137,7 +138,7 @@ def cadu_encode(frame: object, interleave: int = 5) -> bytes:
     """Attached sync marker + randomized RS codeblock of one 223 * interleave octet frame."""
     view = _view(frame, "frame")
     if interleave.__class__ is not int or interleave not in _DEPTHS:
-        _reference._interleave(interleave)
+        _reference.check_interleave(interleave)
     if len(view) != RS_K * interleave:
         raise _length_error("frame", RS_K * interleave, len(view), "223 * interleave")
     length = _ASM_LENGTH + RS_N * interleave
@@ -152,7 +153,7 @@ def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
     """(frame, symbols corrected) of one CADU; the marker may have up to 3 bit errors."""
     view = _view(cadu, "cadu")
     if interleave.__class__ is not int or interleave not in _DEPTHS:
-        _reference._interleave(interleave)
+        _reference.check_interleave(interleave)
     if len(view) != _ASM_LENGTH + RS_N * interleave:
         raise _length_error("cadu", _ASM_LENGTH + RS_N * interleave, len(view),
                             "4 + 255 * interleave")
@@ -181,10 +182,9 @@ class CaduSync:
     """
 
     def __init__(self, interleave: int = 5, max_marker_errors: int = DEFAULT_MAX_MARKER_ERRORS):
-        checked = _reference.CaduSync(interleave, max_marker_errors)
-        self.interleave: int = checked.interleave
-        self.max_marker_errors: int = checked.max_marker_errors
-        self.cadu_length: int = checked.cadu_length
+        self.interleave = _reference.check_interleave(interleave)
+        self.max_marker_errors = _reference.check_max_marker_errors(max_marker_errors)
+        self.cadu_length = _ASM_LENGTH + RS_N * self.interleave
         self.frames = 0
         self.symbols_corrected = 0
         self.uncorrectable = 0

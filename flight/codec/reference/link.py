@@ -41,7 +41,10 @@ _ROOT_STEP: Final[int] = 11
 _T_ALPHA_ROWS: Final[tuple[int, ...]] = (0x8D, 0xEF, 0xEC, 0x86, 0xFA, 0x99, 0xAF, 0x7B)
 
 
-def _octets(data: object, name: str) -> bytes:
+# Argument checks, shared with `flight.codec._link` so both raise the same errors.
+
+
+def as_octets(data: object, name: str) -> bytes:
     try:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
@@ -51,7 +54,7 @@ def _octets(data: object, name: str) -> bytes:
     return view.tobytes()
 
 
-def _unsigned(value: object, bits: int, name: str) -> int:
+def check_unsigned(value: object, bits: int, name: str) -> int:
     if type(value) is not int:
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if not 0 <= value < 1 << bits:
@@ -59,7 +62,7 @@ def _unsigned(value: object, bits: int, name: str) -> int:
     return value
 
 
-def _interleave(value: object) -> int:
+def check_interleave(value: object) -> int:
     if type(value) is not int:
         raise TypeError(f"interleave must be an int, not {type(value).__name__}")
     if value not in INTERLEAVE_DEPTHS:
@@ -67,11 +70,19 @@ def _interleave(value: object) -> int:
     return value
 
 
-def _virtual_fill(value: object) -> int:
+def check_virtual_fill(value: object) -> int:
     if type(value) is not int:
         raise TypeError(f"virtual_fill must be an int, not {type(value).__name__}")
     if not 0 <= value < RS_K:
         raise ValueError(f"virtual_fill must be in 0..{RS_K - 1}, got {value}")
+    return value
+
+
+def check_max_marker_errors(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(f"max_marker_errors must be an int, not {type(value).__name__}")
+    if not 0 <= value <= MAX_MARKER_ERRORS_LIMIT:
+        raise ValueError(f"max_marker_errors must be in 0..{MAX_MARKER_ERRORS_LIMIT}, got {value}")
     return value
 
 
@@ -85,8 +96,8 @@ def _require_length(data: bytes, expected: int, name: str, what: str) -> None:
 
 def crc16(data: object, init: int = 0xFFFF) -> int:
     """CRC-16/CCITT-FALSE: polynomial 0x1021, MSB first, no final XOR; `init` chains."""
-    octets = _octets(data, "data")
-    crc = _unsigned(init, 16, "init")
+    octets = as_octets(data, "data")
+    crc = check_unsigned(init, 16, "init")
     for octet in octets:
         crc ^= octet << 8
         for _ in range(8):
@@ -97,8 +108,8 @@ def crc16(data: object, init: int = 0xFFFF) -> int:
 
 def crc32c(data: object, init: int = 0) -> int:
     """CRC-32C (Castagnoli), reflected; `init` is a previous result, so calls chain."""
-    octets = _octets(data, "data")
-    crc = _unsigned(init, 32, "init") ^ 0xFFFFFFFF
+    octets = as_octets(data, "data")
+    crc = check_unsigned(init, 32, "init") ^ 0xFFFFFFFF
     for octet in octets:
         crc ^= octet
         for _ in range(8):
@@ -124,7 +135,7 @@ PN_SEQUENCE: Final[bytes] = _pseudo_random_sequence()
 
 def randomize(data: object) -> bytes:
     """XOR with the CCSDS pseudo-random sequence from its start; applying it twice is identity."""
-    octets = _octets(data, "data")
+    octets = as_octets(data, "data")
     return bytes(octet ^ PN_SEQUENCE[i % 255] for i, octet in enumerate(octets))
 
 
@@ -300,16 +311,16 @@ def _rs_decode_octets(block: bytes, interleave: int, virtual_fill: int) -> tuple
 
 def rs_encode(data: object, interleave: int = 1, virtual_fill: int = 0) -> bytes:
     """CCSDS RS(255,223) codeblock: the data followed by the interleaved parity."""
-    octets = _octets(data, "data")
-    depth, fill = _interleave(interleave), _virtual_fill(virtual_fill)
+    octets = as_octets(data, "data")
+    depth, fill = check_interleave(interleave), check_virtual_fill(virtual_fill)
     _require_length(octets, (RS_K - fill) * depth, "data", "(223 - virtual_fill) * interleave")
     return _rs_encode_octets(octets, depth, fill)
 
 
 def rs_decode(codeblock: object, interleave: int = 1, virtual_fill: int = 0) -> tuple[bytes, int]:
     """(data, symbols corrected); raises UncorrectableError naming the first failed codeword."""
-    octets = _octets(codeblock, "codeblock")
-    depth, fill = _interleave(interleave), _virtual_fill(virtual_fill)
+    octets = as_octets(codeblock, "codeblock")
+    depth, fill = check_interleave(interleave), check_virtual_fill(virtual_fill)
     _require_length(octets, (RS_N - fill) * depth, "codeblock", "(255 - virtual_fill) * interleave")
     return _rs_decode_octets(octets, depth, fill)
 
@@ -323,16 +334,16 @@ def _marker_distance(candidate: bytes) -> int:
 
 def cadu_encode(frame: object, interleave: int = 5) -> bytes:
     """Attached sync marker + randomized RS codeblock of one 223 * interleave octet frame."""
-    octets = _octets(frame, "frame")
-    depth = _interleave(interleave)
+    octets = as_octets(frame, "frame")
+    depth = check_interleave(interleave)
     _require_length(octets, RS_K * depth, "frame", "223 * interleave")
     return ASM + randomize(_rs_encode_octets(octets, depth, 0))
 
 
 def cadu_decode(cadu: object, interleave: int = 5) -> tuple[bytes, int]:
     """(frame, symbols corrected) of one CADU; the marker may have up to 3 bit errors."""
-    octets = _octets(cadu, "cadu")
-    depth = _interleave(interleave)
+    octets = as_octets(cadu, "cadu")
+    depth = check_interleave(interleave)
     _require_length(octets, 4 + RS_N * depth, "cadu", "4 + 255 * interleave")
     distance = _marker_distance(octets[:4])
     if distance > DEFAULT_MAX_MARKER_ERRORS:
@@ -364,17 +375,8 @@ class CaduSync:
     """
 
     def __init__(self, interleave: int = 5, max_marker_errors: int = DEFAULT_MAX_MARKER_ERRORS):
-        self.interleave = _interleave(interleave)
-        if type(max_marker_errors) is not int:
-            raise TypeError(
-                f"max_marker_errors must be an int, not {type(max_marker_errors).__name__}"
-            )
-        if not 0 <= max_marker_errors <= MAX_MARKER_ERRORS_LIMIT:
-            raise ValueError(
-                f"max_marker_errors must be in 0..{MAX_MARKER_ERRORS_LIMIT}, "
-                f"got {max_marker_errors}"
-            )
-        self.max_marker_errors = max_marker_errors
+        self.interleave = check_interleave(interleave)
+        self.max_marker_errors = check_max_marker_errors(max_marker_errors)
         self.cadu_length = 4 + RS_N * self.interleave
         self.frames = 0
         self.symbols_corrected = 0
@@ -394,7 +396,7 @@ class CaduSync:
 
     def feed(self, chunk: object) -> list[bytes]:
         """Frames completed by this chunk, in stream order."""
-        self._stream += _octets(chunk, "chunk")
+        self._stream += as_octets(chunk, "chunk")
         frames: list[bytes] = []
         while (outcome := self._step()) is not False:
             if outcome is not None:
