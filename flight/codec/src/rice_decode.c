@@ -68,6 +68,17 @@ AS_INLINE void refill(bit_reader *r)
     }
 }
 
+/* Continue at absolute bit `bit`, with at least 8 octets readable from there. */
+AS_INLINE void seek(bit_reader *r, size_t bit)
+{
+    r->p = r->start + (bit >> 3);
+    r->acc = 0;
+    r->n = 0;
+    refill(r);
+    r->acc <<= bit & 7;
+    r->n -= bit & 7;
+}
+
 /* Read 1 <= width <= 32 bits; 0 when the stream ends first. */
 AS_INLINE int get_bits(bit_reader *r, unsigned width, uint32_t *value)
 {
@@ -94,9 +105,8 @@ AS_INLINE int get_fs(bit_reader *r, uint64_t *value)
         }
         if (r->acc) {
             unsigned z = leading_zeros(r->acc);
-            if (z < r->n) {
-                r->acc <<= z;
-                r->acc <<= 1;
+            if (z < r->n) { /* n <= 63, so the shift is at most 63 */
+                r->acc <<= z + 1;
                 r->n -= z + 1;
                 *value = zeros + z;
                 return 1;
@@ -258,11 +268,23 @@ AS_INLINE int decompress_layout(bit_reader *r, const as_rice_config *c, uint8_t 
                 d[i] = (uint32_t)q << k;
             }
             if (k) {
-                for (i = (unsigned)ref; i < j; i++) {
-                    uint32_t low;
-                    if (!get_bits(r, k, &low))
-                        return AS_RICE_TRUNCATED;
-                    d[i] |= low;
+                /* The binary parts sit at known offsets: while 8 octets stay readable past
+                 * the last one, take each with its own load instead of through the reader. */
+                const size_t first = (size_t)(r->p - r->start) * 8 - r->n;
+                const size_t after = first + (size_t)(j - (unsigned)ref) * k;
+                if ((after >> 3) + 8 <= (size_t)(r->end - r->start)) {
+                    size_t at = first;
+                    for (i = (unsigned)ref; i < j; i++, at += k)
+                        d[i] |= (uint32_t)((load64be(r->start + (at >> 3)) << (at & 7))
+                                           >> (64 - k));
+                    seek(r, after);
+                } else {
+                    for (i = (unsigned)ref; i < j; i++) {
+                        uint32_t low;
+                        if (!get_bits(r, k, &low))
+                            return AS_RICE_TRUNCATED;
+                        d[i] |= low;
+                    }
                 }
                 /* with k >= n the binary part alone can exceed n bits */
                 if (k >= bits)

@@ -205,37 +205,43 @@ static void emit_block(encoder *e, const uint32_t *d, int ref, uint32_t ref_patt
     e->k = k;
 
     if (split < uncompressed && split < se) {
+        /* Codes are gathered into one field of up to MAX_PUT bits before each put. */
         const uint32_t low = (uint32_t)((UINT64_C(1) << k) - 1);
+        uint64_t field = 0;
+        unsigned width = 0;
         put_bits(&w, k + 1, e->id_len);
         if (ref)
             put_bits(&w, ref_pattern, bits);
-        i = (unsigned)ref;
-        if (ref) {
-            put_fs(&w, d[1] >> k);
-            i = 2;
-        }
-        for (; i < j; i += 2) {
-            uint32_t q0 = d[i] >> k, q1 = d[i + 1] >> k;
-            if (q0 + q1 + 2 <= MAX_PUT) {
-                put_bits(&w, (UINT64_C(1) << (q1 + 1)) | 1u, q0 + q1 + 2);
-            } else {
-                put_fs(&w, q0);
-                put_fs(&w, q1);
+        for (i = (unsigned)ref; i < j; i++) {
+            uint32_t q = d[i] >> k; /* split < uncompressed keeps q below 2^11 */
+            if (width + q + 1 > MAX_PUT) {
+                if (width)
+                    put_bits(&w, field, width);
+                field = 0;
+                width = 0;
+                if (q + 1 > MAX_PUT) {
+                    put_fs(&w, q);
+                    continue;
+                }
             }
+            field = field << (q + 1) | 1u;
+            width += q + 1;
         }
+        if (width)
+            put_bits(&w, field, width);
         if (k) {
-            i = (unsigned)ref;
-            if (ref) {
-                put_bits(&w, d[1] & low, k);
-                i = 2;
+            field = 0;
+            width = 0;
+            for (i = (unsigned)ref; i < j; i++) {
+                if (width + k > MAX_PUT) {
+                    put_bits(&w, field, width);
+                    field = 0;
+                    width = 0;
+                }
+                field = field << k | (d[i] & low);
+                width += k;
             }
-            if (2 * k <= MAX_PUT) {
-                for (; i < j; i += 2)
-                    put_bits(&w, ((uint64_t)(d[i] & low) << k) | (d[i + 1] & low), 2 * k);
-            } else {
-                for (; i < j; i++)
-                    put_bits(&w, d[i] & low, k);
-            }
+            put_bits(&w, field, width);
         }
     } else if (se < UINT64_MAX && (split < uncompressed || se < uncompressed)) {
         put_bits(&w, 1, e->id_len + 1);
