@@ -140,10 +140,8 @@ class TcFrame:
         if size > MAX_FRAME_OCTETS:
             raise OversizedError("TC frame", size, MAX_FRAME_OCTETS)
         word0, word1, sequence = _HEADER.unpack_from(data, 0)
-        if word0 >> 14:
-            raise VersionError("TC frame", word0 >> 14, 0)
         declared = (word1 & 0x3FF) + 1
-        if declared != size:
+        if declared != size:  # a truncated or padded frame: named as such, before the FECF
             raise LengthMismatchError("TC frame", declared, size)
         end = size
         if fecf:
@@ -151,6 +149,8 @@ class TcFrame:
             if crc16(data):  # over a frame and its correct FECF, this CRC leaves 0
                 received = (data[end] << 8) | data[end + 1]
                 raise ChecksumError("TC frame", received, crc16(memoryview(data)[:end]))
+        if word0 >> 14:
+            raise VersionError("TC frame", word0 >> 14, 0)
         bypass, control = bool(word0 & 0x2000), bool(word0 & 0x1000)
         if control and not bypass:
             raise FieldValueError("control command flag", 1, "0 unless the bypass flag is set")
