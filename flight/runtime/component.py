@@ -14,8 +14,11 @@ instantiated twice in a deployment without clashes (global ID = base ID + local 
 channel IDs, event IDs and parameter IDs are four separate spaces).
 
 Lifecycle, called by the runtime in this order: ``configure(config)`` (the deployment's settings),
-parameters loaded, ``init()``, ``start()``; rate-group members get ``cycle()`` at their rate;
-``stop()`` at shutdown. A component reports its health with ``set_health``.
+``registry_ready(registry)`` (the deployment's tables; no I/O yet), ``restore()`` (reload state
+from non-volatile storage: the parameter database loads here), ``init()`` (open hardware),
+``start()``; rate-group members get ``cycle()`` at their rate; ``stop()`` at shutdown. Nothing
+before ``restore`` may touch hardware or storage, so a deployment can be built anywhere (for its
+dictionary). A component reports its health with ``set_health``.
 """
 
 from __future__ import annotations
@@ -339,6 +342,15 @@ class Component:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._spec = _collect(cls)
+        declared = {c.name for c in cls._spec.channels.values()} | {
+            e.name for e in cls._spec.events.values()} | {
+            p.name for p in cls._spec.params.values()}
+        clash = declared & _RESERVED
+        if clash:
+            raise DeclarationError(
+                f"{cls.__name__}: {', '.join(sorted(clash))} would hide the Component attribute "
+                "of the same name; choose another name"
+            )
 
     def __init__(self, name: str, base_id: int) -> None:
         if not name.isidentifier():
@@ -356,6 +368,7 @@ class Component:
         self._param_values: dict[int, Any] = {p.id: p.default for p in self._spec.params.values()}
         self._throttle_state: dict[int, list[float]] = {}
         self._ctx: Context | None = None
+        self.rate_group: Any = None  # the RateGroup running this component's cycle(), if any
         for attr, out in self._spec.outputs.items():
             setattr(self, attr, OutputPort(out.name, f"{name}.{attr}"))
 
@@ -382,8 +395,14 @@ class Component:
         if config:
             raise ConfigError(next(iter(config)), f"{type(self).__name__} takes no settings")
 
+    def registry_ready(self, registry: Any) -> None:
+        """Called with the deployment's `Registry` once every component is wired (no I/O here)."""
+
+    def restore(self) -> None:
+        """Reload persistent state from storage; called for every component before any `init`."""
+
     def init(self) -> None:
-        """Called once parameters are loaded, before any component starts."""
+        """Called once parameters are loaded, before any component starts: open hardware here."""
 
     def start(self) -> None:
         """Called when the runtime starts, before the first tick."""
@@ -443,6 +462,12 @@ class Component:
 
     def qualified(self, item: Channel | Event | Param | CommandSpec) -> str:
         return f"{self.name}.{item.name}"
+
+
+_RESERVED: Final = frozenset(
+    {n for n in vars(Component) if not n.startswith("__")}
+    | {"name", "base_id", "health", "health_reason", "lifecycle", "faults", "rate_group", "clock"}
+)
 
 
 class ThreadedComponent(Component):

@@ -63,12 +63,21 @@ class DecodeError(RuntimeFault, ValueError):
 
 
 class ConfigError(RuntimeFault, ValueError):
-    """A component's configuration is wrong; `key` is the dotted path of the offending key."""
+    """A component's configuration is wrong; `key` is the dotted path of the offending key and
+    `component` the instance it belongs to (set by the runtime)."""
 
-    def __init__(self, key: str, detail: str) -> None:
-        super().__init__(f"{key}: {detail}")
+    def __init__(self, key: str, detail: str, *, component: str | None = None) -> None:
+        where = f"{component}: " if component else ""
+        super().__init__(f"{where}{key}: {detail}")
         self.key = key
         self.detail = detail
+        self.component = component
+
+    def within(self, component: str) -> ConfigError:
+        """The same error, attributed to `component` (unless already attributed)."""
+        if self.component is not None:
+            return self
+        return ConfigError(self.key, self.detail, component=component)
 
 
 class DeclarationError(RuntimeFault, TypeError):

@@ -92,6 +92,7 @@ class RateGroup(Component):
                                          "cycle() method to run in a rate group")
         self.members.append(member)
         self._calls.append((member, cycle))
+        member.rate_group = self
 
     def run(self, scheduled: float) -> None:
         now = self._now
@@ -159,12 +160,16 @@ class Executive(Component):
     ticks_skipped = Channel(2, U32, update=Update.ON_CHANGE,
                             doc="ticks skipped because the executive fell behind")
     uptime_s = Channel(3, F64, unit="s", doc="time since the executive started")
+    dictionary_id = Channel(4, U32, update=Update.ON_CHANGE,
+                            doc="first 32 bits of the dictionary hash")
 
     ticks_skipped_event = Event(1, Severity.WARNING_HI,
                                 "executive fell {count} ticks behind at tick {tick}; skipped them",
                                 throttle=Throttle(5, 60.0), count=U32, tick=U64)
     started = Event(2, Severity.ACTIVITY_HI, "executive started at {tick_hz} Hz", tick_hz=F64)
     stopped = Event(3, Severity.ACTIVITY_HI, "executive stopped after {ticks} ticks", ticks=U64)
+    dictionary = Event(4, Severity.ACTIVITY_HI, "deployment {name}, dictionary {hash}",
+                       throttle=None, name=String(40), hash=String(64))
 
     def __init__(self, name: str, base_id: int, *, tick_hz: float, bus: SoftwareBus) -> None:
         super().__init__(name, base_id)
@@ -184,6 +189,13 @@ class Executive(Component):
         self._stop = threading.Event()
         self._t0: float | None = None
         self._k = 0
+        self.dictionary_hash = ""
+        self.deployment_name = ""
+
+    def start(self) -> None:
+        if self.dictionary_hash:
+            self.tlm(self.dictionary_id, int(self.dictionary_hash[:8], 16))
+            self.emit(self.dictionary, self.deployment_name, self.dictionary_hash)
 
     def add_group(self, group: RateGroup) -> None:
         group.period_s = group.divisor * self.period_s

@@ -10,10 +10,10 @@ also assemble one in code:
     rt.run(duration_s=60)
     rt.shutdown()
 
-Boot order: every component is attached and configured as it is added; `boot()` builds the
-registry (global IDs, collisions are errors), registers the telemetry channels, gives the registry
-to components that ask for it (`registry_ready`, e.g. the dispatcher, the parameter database which
-loads the stored parameters there), calls every `init()`, starts worker threads, then every
+Boot order: every component is attached and configured as it is added; `prepare()` builds the
+registry (global IDs, collisions are errors), registers the telemetry channels and gives the
+registry to every component (`registry_ready`); `boot()` then calls every `restore()` (the
+parameter database loads the stored set), every `init()`, starts worker threads, then every
 `start()`. `shutdown()` stops in reverse order.
 """
 
@@ -23,6 +23,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from flight.runtime import dictionary
 from flight.runtime.bus import Overflow, SoftwareBus, Subscription
 from flight.runtime.component import Component, Context, Lifecycle, ThreadedComponent
 from flight.runtime.errors import ConfigError
@@ -57,6 +58,7 @@ class Runtime:
         self.registry: Registry | None = None
         self._member_of: dict[str, str] = {}
         self._booted = False
+        self.dictionary_hash = ""
         self.executive = self.add(
             Executive("executive", executive_base_id, tick_hz=tick_hz, bus=self.bus)
         )
@@ -78,7 +80,10 @@ class Runtime:
             resources=self.resources, seed=self.seed,
         )
         comp.attach(ctx)
-        comp.configure(dict(config or {}))
+        try:
+            comp.configure(dict(config or {}))
+        except ConfigError as exc:
+            raise exc.within(comp.name) from None
         self.components[comp.name] = comp
         self._wire(comp)
         if isinstance(comp, ThreadedComponent):
@@ -131,14 +136,18 @@ class Runtime:
 
     def add_group(self, group: RateGroup, members: Iterable[str]) -> RateGroup:
         self.add(group)
-        for member in members:
+        for i, member in enumerate(members):
             comp = self.components.get(member)
             if comp is None:
-                raise ConfigError("members", f"no component named {member!r}")
+                raise ConfigError(f"members[{i}]", f"no component named {member!r}",
+                                  component=group.name)
             if member in self._member_of:
-                raise ConfigError("members", f"{member} is already a member of rate group "
-                                             f"{self._member_of[member]}")
-            group.add_member(comp)
+                raise ConfigError(f"members[{i}]", f"{member} is already a member of rate group "
+                                  f"{self._member_of[member]}", component=group.name)
+            try:
+                group.add_member(comp)
+            except ConfigError as exc:
+                raise ConfigError(f"members[{i}]", exc.detail, component=group.name) from None
             self._member_of[member] = group.name
         self.executive.add_group(group)
         self.groups[group.name] = group
@@ -146,21 +155,37 @@ class Runtime:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def boot(self) -> None:
+    def prepare(self) -> Registry:
+        """Build the registry and hand it to the components (no I/O); `boot` does it if needed."""
+        if self.registry is not None:
+            return self.registry
         registry = Registry(self.components.values())
-        self.registry = registry
         for entry in registry.channels.values():
             ch = entry.channel
             self.telemetry.register(
                 ChannelInfo(entry.channel_id, entry.name, ch.type, ch.unit, ch.update)
             )
         for comp in self.components.values():
-            ready = getattr(comp, "registry_ready", None)
-            if ready is not None:
-                ready(registry)
+            try:
+                comp.registry_ready(registry)
+            except ConfigError as exc:
+                raise exc.within(comp.name) from None
+        self.registry = registry
+        return registry
+
+    def boot(self) -> None:
+        self.prepare()
+        for phase in ("restore", "init"):
+            for comp in self.components.values():
+                try:
+                    getattr(comp, phase)()
+                except ConfigError as exc:
+                    raise exc.within(comp.name) from None
         for comp in self.components.values():
-            comp.init()
             comp.lifecycle = Lifecycle.INITIALIZED
+        self.dictionary_hash = dictionary.build(self)["hash"]
+        self.executive.dictionary_hash = self.dictionary_hash
+        self.executive.deployment_name = self.name
         self._booted = True
         for comp in self.components.values():
             if isinstance(comp, ThreadedComponent):

@@ -2,8 +2,8 @@
 
 The stored set is one msgpack map ``{"format": 1, "params": {global_id: value}}`` written with
 `Storage.save` (new file, fsync, rename, fsync of the directory; CRC-32 checked on load), so power
-loss at any instant leaves the old set or the new one. At boot (when the registry is ready, before
-any component's `init`) the database loads the stored set; a missing or corrupt file, or a value
+loss at any instant leaves the old set or the new one. At boot (`restore`, before any component's
+`init`) the database loads the stored set; a missing or corrupt file, or a value
 that no longer fits its parameter's type and range, falls back to the default with a warning event.
 
 Commands: `set` and `get` by global parameter ID, `save`, `load`, `reset_defaults`. A `set` takes
@@ -90,6 +90,8 @@ class ParameterDatabase(Component):
 
     def registry_ready(self, registry: Registry) -> None:
         self.entries = dict(registry.params)
+
+    def restore(self) -> None:
         self.storage = open_storage(self.hardware("storage"))
         self.tlm(self.count, len(self.entries))
         self.load(notify=False)

@@ -144,3 +144,9 @@ def test_hardware_binding_lookup_names_the_missing_binding():
     assert c.hardware("port") == "loop://"
     with pytest.raises(ConfigError, match="c.hardware.radio"):
         c.hardware("radio")
+
+
+def test_declarations_cannot_hide_component_attributes():
+    with pytest.raises(DeclarationError, match="faults"):
+        class Hiding(Component):
+            faults = Channel(1, U32)
