@@ -36,7 +36,7 @@ def test_c_decoder_on_many_error_patterns(interleave: int, fill: int, seed: int,
             c_engine.rs_decode(bytes(block), interleave, fill)
 
 
-@settings(max_examples=1_000, deadline=None)
+@settings(max_examples=5_000, deadline=None)
 @given(st.sampled_from(DEPTHS), st.integers(0, 222), st.integers(0, 2**64 - 1),
        st.integers(0, 40))
 def test_c_equals_reference_on_many_codeblocks(interleave: int, fill: int, seed: int,
@@ -56,7 +56,7 @@ def test_c_equals_reference_on_many_codeblocks(interleave: int, fill: int, seed:
     assert outcome(c_engine) == outcome(reference_engine)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(0, 2**64 - 1), st.sampled_from([1, 5]))
 def test_long_impaired_streams_c_equals_reference(seed: int, interleave: int):
     rng = random.Random(seed)

@@ -36,8 +36,8 @@ _FIELD_POLY: Final[int] = 0x187
 _FIRST_ROOT: Final[int] = 112
 _ROOT_STEP: Final[int] = 11
 
-# CCSDS 131.0-B Annex F: a dual-basis symbol z (z0 first) is l x Tα for the conventional symbol
-# l (l0 = coefficient of alpha^7, first); rows of Tα, most significant bit = first column.
+# CCSDS 131.0-B Annex F, the matrix Tα from the conventional basis (coefficient of alpha^7 in
+# the most significant bit) to Berlekamp's dual basis: row i is the dual-basis image of bit 7 - i.
 _T_ALPHA_ROWS: Final[tuple[int, ...]] = (0x8D, 0xEF, 0xEC, 0x86, 0xFA, 0x99, 0xAF, 0x7B)
 
 

@@ -44,8 +44,8 @@ static uint8_t pn_block[MAX_BLOCK];
 static const uint8_t zero_block[MAX_BLOCK];
 static int coding_ready;
 
-/* Rows of the CCSDS 131.0-B Annex F matrix T_alpha (conventional to dual basis), first row for
- * the most significant conventional bit. */
+/* CCSDS 131.0-B Annex F, the matrix T_alpha from the conventional basis (coefficient of alpha^7
+ * in the most significant bit) to the dual basis: row i is the dual-basis image of bit 7 - i. */
 static const uint8_t t_alpha_rows[8] = {0x8D, 0xEF, 0xEC, 0x86, 0xFA, 0x99, 0xAF, 0x7B};
 
 static unsigned gf_mul(unsigned a, unsigned b)
