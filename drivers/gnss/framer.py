@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Final, NamedTuple
 
 NMEA_START: Final = 0x24  # '$'
 UBX_SYNC1: Final = 0xB5
@@ -29,11 +29,25 @@ NMEA_MAX_CHARS: Final = 102
 UBX_MAX_PAYLOAD: Final = 8192
 _CR: Final = 0x0D
 _LF: Final = 0x0A
-_HEX: Final = frozenset(b"0123456789ABCDEFabcdef")
+_STAR: Final = 0x2A
+_HEX_DIGITS: Final = b"0123456789ABCDEFabcdef"
+#: For each two-digit checksum field "hh": the XOR of a whole valid line `$body*hh`, that is
+#: int(hh, 16) ^ '$' ^ '*' ^ h ^ h. Folding the line as it stands, delimiters and digits included,
+#: then checks form and value with one dict lookup and no slice of the body.
+_LINE_XOR: Final[dict[bytes, int]] = {
+    bytes((h1, h2)): int(bytes((h1, h2)), 16) ^ NMEA_START ^ _STAR ^ h1 ^ h2
+    for h1 in _HEX_DIGITS
+    for h2 in _HEX_DIGITS
+}
 
 
 def nmea_checksum(body: bytes) -> int:
-    """XOR of the octets between '$' and '*' (at most 127 of them), computed without a loop."""
+    """XOR of the octets between '$' and '*' (at most 127 of them), computed without a loop.
+
+    The octets become one little-endian integer, folded onto itself by halves: each shift-XOR
+    pairs every octet with one 2**k places above it, so after seven steps octet 0 holds the XOR
+    of all of them. `Framer.feed` inlines the same fold.
+    """
     n = int.from_bytes(body, "little")
     n ^= n >> 512
     n ^= n >> 256
@@ -53,11 +67,18 @@ def ubx_checksum(data: bytes) -> int:
     return ck_a | ck_b << 8
 
 
-@dataclass(frozen=True, slots=True)
-class NmeaFrame:
-    """A checksum-verified sentence from '$' through the checksum digits, without CR LF."""
+class NmeaFrame(NamedTuple):
+    """A checksum-verified sentence from '$' through the checksum digits, without CR LF.
+
+    A NamedTuple, not a frozen dataclass: the framer makes one per sentence, and a frozen
+    dataclass's construction (one `object.__setattr__` per field) costs a third of the
+    sentence's whole framing.
+    """
 
     sentence: bytes
+
+
+_new_nmea_frame: Final = tuple.__new__  # NmeaFrame(line) without the Python-level __new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +114,16 @@ class FramerCounters:
 
 
 class Framer:
-    """Stateful: feed it reads of any size, get back the frames completed so far."""
+    """Stateful: feed it reads of any size, get back the frames completed so far.
+
+    The hot path is one well-formed sentence after another: find the line end, slice the line
+    once, check it is ASCII with no second '$' and within bounds, fold its octets for the
+    checksum. Everything else (cut-short lines, binary inside a line, a missing checksum) leaves
+    that path for the careful one, which decides what to count and where to resume.
+    """
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._buf = b""
         self.counters = FramerCounters()
 
     @property
@@ -107,17 +134,24 @@ class Framer:
     def feed(self, data: bytes) -> list[Frame]:
         c = self.counters
         c.bytes_in += len(data)
-        buf = self._buf
-        buf += data
+        if self._buf:
+            data = self._buf + data
+        elif type(data) is not bytes:
+            data = bytes(data)
+        find = data.find
         frames: list[Frame] = []
-        n = len(buf)
+        append = frames.append
+        new_nmea = _new_nmea_frame
+        line_xor = _LINE_XOR
+        nmea_frames = 0
+        n = len(data)
         i = 0
         while i < n:
-            octet = buf[i]
+            octet = data[i]
             if octet == NMEA_START:
-                nl = buf.find(b"\n", i)
+                nl = find(b"\n", i)
                 if nl < 0:
-                    nxt = self._hunt(buf, i + 1)
+                    nxt = _hunt(data, i + 1)
                     if nxt >= 0:
                         self._reject_nmea(nxt - i, truncated=True)
                         i = nxt
@@ -127,52 +161,47 @@ class Framer:
                     else:
                         break  # wait for the rest of the line
                     continue
-                end = nl - 1 if nl > i and buf[nl - 1] == _CR else nl
-                line = bytes(buf[i:end])
-                inner = line.find(b"$", 1)
-                if not line.isascii():
-                    sync = line.find(UBX_SYNC, 1)
-                    if sync >= 0 and (inner < 0 or sync < inner):
-                        inner = sync
-                    elif inner < 0:
-                        inner = len(line)
-                if inner >= 0:
-                    # another frame starts before this line ends: the sentence was cut short
-                    self._reject_nmea(inner, truncated=True)
-                    i += inner
-                    continue
-                if len(line) > NMEA_MAX_CHARS:
+                end = nl - 1 if data[nl - 1] == _CR else nl
+                line = data[i:end]
+                if end - i > NMEA_MAX_CHARS or not line.isascii() or line.find(b"$", 1) >= 0:
+                    cut = _cut_short_at(line)
+                    if cut:
+                        # another frame starts before this line ends: the sentence was cut short
+                        self._reject_nmea(cut, truncated=True)
+                        i += cut
+                        continue
                     self._reject_nmea(nl + 1 - i, oversized=True)
-                    i = nl + 1
-                    continue
-                star = len(line) - 3
-                if (
-                    star < 1
-                    or line[star] != 0x2A
-                    or line[star + 1] not in _HEX
-                    or line[star + 2] not in _HEX
-                ):
+                elif end - i < 4 or line[-3] != _STAR or line[-2:] not in line_xor:
                     c.nmea_no_checksum += 1
                     c.bytes_skipped += nl + 1 - i
-                elif nmea_checksum(line[1:star]) != int(line[star + 1 :], 16):
-                    c.nmea_bad_checksum += 1
-                    c.bytes_skipped += nl + 1 - i
                 else:
-                    c.nmea_frames += 1
-                    frames.append(NmeaFrame(line))
+                    x = int.from_bytes(line, "little")
+                    x ^= x >> 512
+                    x ^= x >> 256
+                    x ^= x >> 128
+                    x ^= x >> 64
+                    x ^= x >> 32
+                    x ^= x >> 16
+                    x ^= x >> 8
+                    if x & 0xFF == line_xor[line[-2:]]:
+                        nmea_frames += 1
+                        append(new_nmea(NmeaFrame, (line,)))
+                    else:
+                        c.nmea_bad_checksum += 1
+                        c.bytes_skipped += nl + 1 - i
                 i = nl + 1
             elif octet == UBX_SYNC1:
                 if n - i < UBX_HEADER_LEN:
-                    if n - i >= 2 and buf[i + 1] != UBX_SYNC2:
+                    if n - i >= 2 and data[i + 1] != UBX_SYNC2:
                         c.bytes_skipped += 1
                         i += 1
                         continue
                     break
-                if buf[i + 1] != UBX_SYNC2:
+                if data[i + 1] != UBX_SYNC2:
                     c.bytes_skipped += 1
                     i += 1
                     continue
-                length = buf[i + 4] | buf[i + 5] << 8
+                length = data[i + 4] | data[i + 5] << 8
                 if length > UBX_MAX_PAYLOAD:
                     c.ubx_oversized += 1
                     c.bytes_skipped += 2
@@ -181,24 +210,25 @@ class Framer:
                 total = length + UBX_OVERHEAD
                 if n - i < total:
                     break  # wait for the rest of the frame
-                body = bytes(buf[i + 2 : i + total - 2])
-                if ubx_checksum(body) != buf[i + total - 2] | buf[i + total - 1] << 8:
+                body = data[i + 2 : i + total - 2]
+                if ubx_checksum(body) != data[i + total - 2] | data[i + total - 1] << 8:
                     c.ubx_bad_checksum += 1
                     c.bytes_skipped += 2
                     i += 2
                     continue
                 c.ubx_frames += 1
-                frames.append(UbxFrame(body[0], body[1], body[4:]))
+                append(UbxFrame(body[0], body[1], body[4:]))
                 i += total
             elif octet == _LF or octet == _CR:
                 i += 1
             else:
-                nxt = self._hunt(buf, i + 1)
+                nxt = _hunt(data, i + 1)
                 if nxt < 0:
                     nxt = n
                 c.bytes_skipped += nxt - i
                 i = nxt
-        del buf[:i]
+        c.nmea_frames += nmea_frames
+        self._buf = data[i:]
         return frames
 
     def flush(self) -> None:
@@ -211,7 +241,7 @@ class Framer:
                 c.nmea_truncated += 1
             elif buf[0] == UBX_SYNC1:
                 c.ubx_truncated += 1
-            buf.clear()
+            self._buf = b""
 
     def _reject_nmea(
         self, length: int, *, oversized: bool = False, truncated: bool = False
@@ -223,13 +253,25 @@ class Framer:
         if truncated:
             c.nmea_truncated += 1
 
-    @staticmethod
-    def _hunt(buf: bytearray, start: int) -> int:
-        """Index of the next '$' or UBX sync octet at or after start, or -1."""
-        a = buf.find(b"$", start)
-        b = buf.find(b"\xb5", start)
-        if a < 0:
-            return b
-        if b < 0:
-            return a
-        return min(a, b)
+
+def _cut_short_at(line: bytes) -> int:
+    """Where another frame ('$', a UBX sync, or any binary) starts inside a line, or 0."""
+    inner = line.find(b"$", 1)
+    if not line.isascii():
+        sync = line.find(UBX_SYNC, 1)
+        if sync >= 0 and (inner < 0 or sync < inner):
+            inner = sync
+        elif inner < 0:
+            inner = len(line)
+    return max(inner, 0)
+
+
+def _hunt(buf: bytes, start: int) -> int:
+    """Index of the next '$' or UBX sync octet at or after start, or -1."""
+    a = buf.find(b"$", start)
+    b = buf.find(b"\xb5", start)
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    return min(a, b)
