@@ -190,6 +190,8 @@ def test_any_buffer_type_gives_the_same_stream(rice) -> None:
     assert rice.decompress(memoryview(expected), count=300, bits=16, msb_first=False) == (
         native.tobytes()
     )
+    scattered = np.repeat(np.frombuffer(expected, np.uint8), 2)[::2]
+    assert rice.decompress(scattered, count=300, bits=16, msb_first=False) == native.tobytes()
 
 
 def test_signed_samples_are_taken_and_returned_sign_extended(rice) -> None:
@@ -239,12 +241,14 @@ def test_bad_parameters_are_named(rice, parameters: dict, error: type, name: str
         (bytes(6), {"bits": 17}, ValueError, "not a multiple of the 4-octet"),
         ([1, 2, 3], {"bits": 8}, TypeError, "bytes-like"),
         ("text", {"bits": 8}, TypeError, "bytes-like"),
-        (np.array([1, 4096, 2], ">u2").tobytes(), {"bits": 12}, ValueError, "sample 1 is"),
-        (bytes([0, 2]), {"bits": 1}, ValueError, "sample 1 is"),
+        (np.array([1, 4096, 2], ">u2").tobytes(), {"bits": 12}, ValueError, "sample 1 is 4096"),
+        (bytes([0, 2]), {"bits": 1}, ValueError, "sample 1 is 2"),
         (np.array([5, -2049], ">i2").tobytes(), {"bits": 12, "signed": True}, ValueError,
-         "sample 1 is"),
-        (np.array([2048], ">i2").tobytes(), {"bits": 12, "signed": True}, ValueError,
-         "sample 0 is"),
+         "sample 1 is -2049"),
+        (np.array([2048], "<i2").tobytes(), {"bits": 12, "signed": True, "msb_first": False},
+         ValueError, "sample 0 is 2048"),
+        (np.array([0, 1 << 31], ">u4").tobytes(), {"bits": 31}, ValueError,
+         "sample 1 is 2147483648"),
     ],
 )
 def test_bad_samples_are_named(rice, samples, parameters: dict, error: type, words: str) -> None:

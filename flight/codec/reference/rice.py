@@ -229,7 +229,11 @@ def rice_compress(
     samples: object, *, bits: int, block_size: int = 16, rsi: int = 128,
     preprocess: bool = True, signed: bool = False, msb_first: bool = True,
 ) -> bytes:
-    """Compress samples (layout as in `flight.codec.rice_compress`) into a CCSDS 121 stream."""
+    """Compress samples into a CCSDS 121 stream, octet for octet as libaec does.
+
+    `samples`: any bytes-like object, 1/2/4 octets per sample for bits <= 8/16/32, big-endian
+    when `msb_first`; signed samples two's complement, sign-extended to the sample's octets.
+    """
     p = rice_parameters(
         bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
         msb_first=msb_first,
@@ -357,7 +361,10 @@ def rice_decompress(
     data: object, *, count: int, bits: int, block_size: int = 16, rsi: int = 128,
     preprocess: bool = True, signed: bool = False, msb_first: bool = True,
 ) -> bytes:
-    """Decompress `count` samples from a CCSDS 121 stream (see `flight.codec.rice_decompress`)."""
+    """Decompress `count` samples from a CCSDS 121 stream, in `rice_compress`'s layout.
+
+    Raises CodecError naming the fault when the stream is truncated or malformed.
+    """
     p = rice_parameters(
         bits=bits, block_size=block_size, rsi=rsi, preprocess=preprocess, signed=signed,
         msb_first=msb_first,
