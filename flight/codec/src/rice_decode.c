@@ -14,7 +14,8 @@
  */
 #include "rice.h"
 
-#if defined(__GNUC__)
+/* AS_RICE_PORTABLE builds the code paths of compilers without GNU C extensions (tests). */
+#if defined(__GNUC__) && !defined(AS_RICE_PORTABLE)
 #define AS_INLINE static inline __attribute__((always_inline))
 #else
 #define AS_INLINE static inline
@@ -32,7 +33,7 @@ typedef struct {
 
 AS_INLINE unsigned leading_zeros(uint64_t x)
 {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(AS_RICE_PORTABLE)
     return (unsigned)__builtin_clzll(x);
 #else
     unsigned z = 0;

@@ -20,7 +20,8 @@
  */
 #include "rice.h"
 
-#if defined(__GNUC__)
+/* AS_RICE_PORTABLE builds the code paths of compilers without GNU C extensions (tests). */
+#if defined(__GNUC__) && !defined(AS_RICE_PORTABLE)
 #define AS_INLINE static inline __attribute__((always_inline))
 #else
 #define AS_INLINE static inline
