@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import array
 import itertools
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -93,6 +96,20 @@ def test_c_engine_is_compiled_and_in_use() -> None:
     assert rice_c.BACKEND == "c"
     assert rice_c.lib.AS_RICE_OK == 0
     assert flight.codec.rice_compress is rice_c.rice_compress
+
+
+def test_without_the_compiled_module_the_reference_is_used() -> None:
+    program = (
+        "import sys\n"
+        "sys.modules['flight.codec._rice_c'] = None  # makes the import fail\n"
+        "import flight.codec._rice as rice\n"
+        "from flight.codec.reference import rice as reference\n"
+        "assert rice.BACKEND == 'python', rice.BACKEND\n"
+        "assert rice.rice_compress is reference.rice_compress\n"
+        "assert rice.rice_decompress(rice.rice_compress(b'ab', bits=8), count=2, bits=8) == b'ab'\n"
+    )
+    root = Path(flight.codec.__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", program], cwd=root, check=True, timeout=60)
 
 
 @pytest.mark.parametrize("bits", range(1, 33))
