@@ -21,7 +21,7 @@ from enum import IntEnum, StrEnum
 from typing import Final, NamedTuple
 
 from drivers.gnss.errors import GnssDecodeError, NmeaFieldError, NmeaLengthError
-from drivers.gnss.framer import nmea_checksum
+from drivers.gnss.framer import NMEA_MAX_CHARS, nmea_checksum
 
 KNOTS_TO_MPS: Final = 1852.0 / 3600.0
 KMH_TO_MPS: Final = 1000.0 / 3600.0
@@ -151,13 +151,39 @@ class SatelliteInView(NamedTuple):
     snr_dbhz: int | None
 
 
-class Gsv(NamedTuple):
+class _GsvFields(NamedTuple):
     talker: str
     sentences: int
     number: int
     in_view: int
-    satellites: tuple[SatelliteInView, ...]
+    satellite_fields: bytes  # "prn,elev,az,snr,..." as sent, each field checked to convert
     signal_id: int | None  # NMEA 4.10
+
+
+class Gsv(_GsvFields):
+    """Satellites in view. The satellite list is converted when read, not when decoded.
+
+    GSV is most of a receiver's NMEA (one sentence per four satellites per constellation, every
+    epoch) and the fix never uses it, so decoding keeps its satellite fields as sent. They are
+    checked when the sentence is decoded, so a bad field is rejected and counted then, exactly as
+    before; `satellites` cannot fail afterwards. It converts on every read: keep the tuple.
+    """
+
+    __slots__ = ()
+
+    @property
+    def satellites(self) -> tuple[SatelliteInView, ...]:
+        return _satellites(self.satellite_fields)
+
+
+def _satellites(fields: bytes) -> tuple[SatelliteInView, ...]:
+    """PRN, elevation, azimuth, SNR quadruples; a trailing signal ID is not one; no PRN: skipped."""
+    f = fields.split(b",")
+    return tuple(
+        SatelliteInView(int(f[k]), _i(f[k + 1]), _i(f[k + 2]), _i(f[k + 3]))
+        for k in range(0, 4 * (len(f) // 4), 4)
+        if f[k]
+    )
 
 
 class Gns(NamedTuple):
@@ -201,6 +227,9 @@ class Gll(NamedTuple):
 
 
 Sentence = Gga | Rmc | Gsa | Gsv | Gns | Zda | Vtg | Gll
+
+
+_new: Final = tuple.__new__  # builds a NamedTuple from a tuple without its Python-level __new__
 
 
 def _f(v: bytes) -> float | None:
@@ -271,7 +300,8 @@ def _need(name: str, fields: list[bytes], count: int) -> None:
         raise NmeaLengthError(name, count, len(fields))
 
 
-def _parse_gga(t: str, p: list[bytes]) -> Gga:
+def _parse_gga(t: str, s: bytes) -> Gga:
+    p = s[1:-3].split(b",")
     _need("GGA", p, 15)
     try:
         return Gga(
@@ -307,7 +337,8 @@ def _parse_gga(t: str, p: list[bytes]) -> Gga:
         raise
 
 
-def _parse_rmc(t: str, p: list[bytes]) -> Rmc:
+def _parse_rmc(t: str, s: bytes) -> Rmc:
+    p = s[1:-3].split(b",")
     _need("RMC", p, 10)
     n = len(p)
     try:
@@ -345,42 +376,58 @@ def _parse_rmc(t: str, p: list[bytes]) -> Rmc:
         raise
 
 
-def _parse_gsa(t: str, p: list[bytes]) -> Gsa:
+def _parse_gsa(t: str, s: bytes) -> Gsa:
+    p = s[1:-3].split(b",")
     _need("GSA", p, 18)
     try:
-        prns = tuple(int(v) for v in p[3:15] if v)
-        return Gsa(
-            t,
-            p[1].decode("ascii"),
-            _i(p[2]),
-            prns,
-            _f(p[15]),
-            _f(p[16]),
-            _f(p[17]),
-            _i(p[18]) if len(p) > 18 else None,
+        return _new(
+            Gsa,
+            (
+                t,
+                p[1].decode("ascii"),
+                int(p[2]) if p[2] else None,
+                tuple(map(int, filter(None, p[3:15]))),
+                float(p[15]) if p[15] else None,
+                float(p[16]) if p[16] else None,
+                float(p[17]) if p[17] else None,
+                int(p[18]) if len(p) > 18 and p[18] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose("GSA", p, {i: _i for i in range(2, 15)} | {15: _f, 16: _f, 17: _f, 18: _i})
         raise
 
 
-def _parse_gsv(t: str, p: list[bytes]) -> Gsv:
+def _parse_gsv(t: str, s: bytes) -> Gsv:
+    body = s[7:-3]
+    if s[6:7] == b"," and len(s) <= NMEA_MAX_CHARS and body.replace(b",", b"").isdigit():
+        # every field is empty or a few ASCII digits: int() takes each, now and when read
+        head = body.split(b",", 3)
+        if len(head) == 4 and head[0] and head[1] and head[2]:
+            sats = head[3]
+            signal = None
+            if sats.count(b",") % 4 == 0:  # 4n+1 fields: the last is the NMEA 4.10 signal ID
+                last = sats[sats.rfind(b",") + 1 :]
+                signal = int(last) if last else None
+            return _new(Gsv, (t, int(head[0]), int(head[1]), int(head[2]), sats, signal))
+    return _parse_gsv_checked(t, s[1:-3].split(b","))
+
+
+def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
+    """Any GSV the fast path does not take (signs, empty header fields, junk): convert it all."""
     _need("GSV", p, 4)
     try:
-        blocks = (len(p) - 4) // 4
-        sats = tuple(
-            SatelliteInView(int(p[k]), _i(p[k + 1]), _i(p[k + 2]), _i(p[k + 3]))
-            for k in range(4, 4 + 4 * blocks, 4)
-            if p[k]
-        )
+        satellite_fields = b",".join(p[4:])
+        _satellites(satellite_fields)  # a field int() refuses raises here, never when read
         signal = _i(p[-1]) if (len(p) - 4) % 4 == 1 else None
-        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), sats, signal)
+        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), satellite_fields, signal)
     except (ValueError, OverflowError):
         _diagnose("GSV", p, {i: _i for i in range(1, len(p))})
         raise
 
 
-def _parse_gns(t: str, p: list[bytes]) -> Gns:
+def _parse_gns(t: str, s: bytes) -> Gns:
+    p = s[1:-3].split(b",")
     _need("GNS", p, 13)
     try:
         return Gns(
@@ -416,7 +463,8 @@ def _parse_gns(t: str, p: list[bytes]) -> Gns:
         raise
 
 
-def _parse_zda(t: str, p: list[bytes]) -> Zda:
+def _parse_zda(t: str, s: bytes) -> Zda:
+    p = s[1:-3].split(b",")
     _need("ZDA", p, 5)
     try:
         date = dt.date(int(p[4]), int(p[3]), int(p[2])) if p[2] and p[3] and p[4] else None
@@ -440,7 +488,8 @@ def _parse_zda(t: str, p: list[bytes]) -> Zda:
         raise
 
 
-def _parse_vtg(t: str, p: list[bytes]) -> Vtg:
+def _parse_vtg(t: str, s: bytes) -> Vtg:
+    p = s[1:-3].split(b",")
     _need("VTG", p, 8)
     try:
         knots = _f(p[5])
@@ -455,7 +504,8 @@ def _parse_vtg(t: str, p: list[bytes]) -> Vtg:
         raise
 
 
-def _parse_gll(t: str, p: list[bytes]) -> Gll:
+def _parse_gll(t: str, s: bytes) -> Gll:
+    p = s[1:-3].split(b",")
     _need("GLL", p, 7)
     try:
         return Gll(
@@ -471,7 +521,7 @@ def _parse_gll(t: str, p: list[bytes]) -> Gll:
         raise
 
 
-PARSERS: Final[dict[bytes, Callable[[str, list[bytes]], Sentence]]] = {
+PARSERS: Final[dict[bytes, Callable[[str, bytes], Sentence]]] = {
     b"GGA": _parse_gga,
     b"RMC": _parse_rmc,
     b"GSA": _parse_gsa,
@@ -483,14 +533,29 @@ PARSERS: Final[dict[bytes, Callable[[str, list[bytes]], Sentence]]] = {
 }
 
 
+#: "GPGSV," -> (the GSV parser, "GP"): the known talkers' sentences, found with one lookup.
+_DISPATCH: Final[dict[bytes, tuple[Callable[[str, bytes], Sentence], str]]] = {
+    talker.encode("ascii") + kind + b",": (parser, talker)
+    for talker in TALKER_CONSTELLATION
+    for kind, parser in PARSERS.items()
+}
+
+
 def parse(sentence: bytes) -> Sentence:
     """Decode a checksum-verified sentence (`$...*hh`); raises a `GnssDecodeError` subclass."""
-    fields = sentence[1:-3].split(b",")
-    address = fields[0]
+    entry = _DISPATCH.get(sentence[1:7])
+    if entry is None:
+        return _parse_any_talker(sentence)
+    return entry[0](entry[1], sentence)
+
+
+def _parse_any_talker(sentence: bytes) -> Sentence:
+    """Other talkers (any two letters but P, proprietary), and sentences with no fields."""
+    address = sentence[1:-3].split(b",", 1)[0]
     parser = PARSERS.get(address[2:]) if len(address) == 5 and address[0] != 0x50 else None
-    if parser is None:
+    if parser is None or not address.isascii():
         raise UnsupportedSentence(address.decode("ascii", "replace"))
-    return parser(address[:2].decode("ascii"), fields)
+    return parser(address[:2].decode("ascii"), sentence)
 
 
 def build(address: str, fields: list[str]) -> bytes:
