@@ -308,8 +308,6 @@ AS_INLINE int decompress_layout(bit_reader *r, const as_rice_config *c, uint8_t 
                     store_sample(dst + (size_t)i * octets, (previous - offset) & container,
                                  octets, msb);
                 }
-                for (; i < j; i++) /* a short last block: the rest is padding */
-                    previous = unmap(d[i], previous, mask);
             } else {
                 /* n-bit patterns; signed ones are written sign-extended */
                 for (; i < n; i++)
