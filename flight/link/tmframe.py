@@ -223,7 +223,7 @@ class TmFrame(_TmFrameFields):
                 )
             secondary = bytes(data[start + 1 : start + 1 + length])
             start += 1 + length
-        return _raw_frame(
+        return _new_tuple(cls, (  # valid by construction: no checks
             word0 >> 4,
             (word0 >> 1) & 0b111,
             mc_count,
@@ -235,15 +235,10 @@ class TmFrame(_TmFrameFields):
             status & 0x4000 != 0,
             status & 0x2000 != 0,
             (status >> 11) & 0b11,
-        )
+        ))
 
 
 _new_tuple: Final = tuple.__new__
-
-
-def _raw_frame(*fields: object) -> TmFrame:
-    """A decoded frame, valid by construction: skips the checks."""
-    return _new_tuple(TmFrame, fields)
 
 
 def _validate(
