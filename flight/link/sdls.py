@@ -228,7 +228,7 @@ class Sdls:
         self._sas: dict[int, SecurityAssociation] = {}
         self._invocations: Counter[int] = Counter()
         self.rejections: Counter[RejectReason] = Counter()
-        self.accepted = 0
+        self.verified = 0
         self._fsr = _FsrLatch()
 
     def __repr__(self) -> str:
@@ -384,7 +384,7 @@ class Sdls:
                 f"(highest {sa.window.highest}, window {sa.window.size})",
                 spi, number, sa.window.highest,
             )
-        self.accepted += 1
+        self.verified += 1
         return VerifiedFrame(replace(frame, data=plain), spi, number)
 
     def commit(self, verified: VerifiedFrame) -> None:

@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flight.codec import crc16
 from flight.link.errors import FieldValueError
@@ -415,6 +417,25 @@ def test_cop1_with_sdls_over_a_lossy_link_delivers_exactly_once_in_order() -> No
             break
     assert delivered == [command(n) for n in range(300)]
     assert link.farms[1].counts[FarmEvent.AD_POSITIVE_WINDOW] > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_frames_with_fixed_fecf_never_crash_or_pass(data: st.DataObject) -> None:
+    ground, board = endpoint(), endpoint()
+    link = uplink(board)
+    vcid = data.draw(st.sampled_from([1, 2]))
+    frame = TcFrame(SCID, vcid, 0, command(1), map_id=0 if vcid == 1 else None)
+    octets = bytearray(ground.apply(frame, 1 if vcid == 1 else 2))
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(octets) - 3))
+        octets[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, 3))
+    tampered = bytes(octets[: len(octets) - 2 - cut])
+    outcome = link.receive(tampered + _crc(tampered))
+    assert isinstance(outcome, Rejected) or link.farms[vcid].v_r == 1
+    if not isinstance(outcome, Rejected):  # only an untouched frame gets through
+        assert tampered == bytes(octets[:-2]) and link.take_packets()[0][1].pack() == command(1)
 
 
 def test_security_header_too_short_is_malformed() -> None:
