@@ -38,6 +38,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--bind", action="append", default=[], metavar="NAME=URL",
                      help="override a [hardware] binding, e.g. --bind nvm=mem://refsat")
     run.add_argument("--seed", type=int, help="override the [simulation] seed")
+    run.add_argument("--realtime-priority", type=int, metavar="N",
+                     help="run the executive under SCHED_FIFO at priority N (1-99; Linux, needs "
+                          "CAP_SYS_NICE); ignored with --sim")
     run.add_argument("--quiet", action="store_true", help="do not print events as they happen")
     run.set_defaults(func=_run, parser=run)
 
@@ -123,11 +126,14 @@ class TelemetryDigest:
 def _run(args: argparse.Namespace) -> int:
     if args.speed is not None and not args.sim:
         args.parser.error("--speed needs --sim (the real clock always runs at real time)")
+    if args.realtime_priority is not None and not 1 <= args.realtime_priority <= 99:
+        args.parser.error("--realtime-priority must be in 1..99")
     bindings = _bindings(args.parser, args.bind)
     clock: Clock = SimClock() if args.sim else MonotonicClock()
     try:
         dep = _load(args.deployment)
-        rt = dep.build(clock=clock, bindings=bindings, seed=args.seed)
+        rt = dep.build(clock=clock, bindings=bindings, seed=args.seed,
+                       realtime_priority=args.realtime_priority)
     except DeploymentError as exc:
         print(f"flight run: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -277,6 +277,8 @@ class ComponentSpec:
     outputs: dict[str, Output] = field(default_factory=dict)
 
 
+_new: Final = tuple.__new__  # builds a NamedTuple record without its Python-level __new__ (3x)
+
 _KIND_LABELS: Final = {
     "Channel": "channel", "Event": "event", "Param": "parameter", "CommandSpec": "command opcode",
 }
@@ -424,6 +426,9 @@ class Component:
 
     def emit(self, event: Event, *args: Any) -> bool:
         """Emit an event with its arguments in declaration order; False if throttled."""
+        if len(args) != len(event.args):
+            raise TypeError(f"event {self.name}.{event.name} takes {len(event.args)} arguments, "
+                            f"got {len(args)}")
         now = self._now()
         throttle = event.throttle
         if throttle is not None:
@@ -437,10 +442,7 @@ class Component:
                 state[2] += 1
                 return False
             state[1] += 1
-        if len(args) != len(event.args):
-            raise TypeError(f"event {self.name}.{event.name} takes {len(event.args)} arguments, "
-                            f"got {len(args)}")
-        self._publish_event(EventRecord(self.base_id + event.id, event.severity, now, args))
+        self._publish_event(_new(EventRecord, (self.base_id + event.id, event.severity, now, args)))
         return True
 
     def _report_suppressed(self, event: Event, count: int, now: float) -> None:

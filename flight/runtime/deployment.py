@@ -5,6 +5,7 @@
     tick_hz = 10                  # the executive's tick; rate groups divide it
     executive_base_id = 0x0100    # optional IDs of the built-in executive and bus monitor
     bus_base_id = 0x0200
+    realtime_priority = 50        # optional: SCHED_FIFO priority on the real clock (Linux)
 
     [simulation]                  # optional: simulated devices for sim:// hardware
     seed = 42
@@ -118,6 +119,7 @@ class Deployment:
     connections: list[ConnectionDecl]
     seed: int | None = None
     orbit: dict[str, float] = field(default_factory=dict)
+    realtime_priority: int | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Deployment:
@@ -140,13 +142,19 @@ class Deployment:
             if key not in TOP_LEVEL:
                 v.fail(key, f"unknown table (known: {', '.join(TOP_LEVEL)})")
         head = v.table(data, "deployment", required=True)
-        v.keys(head, "deployment", ("name", "tick_hz", "executive_base_id", "bus_base_id"))
+        v.keys(head, "deployment", ("name", "tick_hz", "executive_base_id", "bus_base_id",
+                                    "realtime_priority"))
         name = v.string(head, "deployment", "name", required=True)
         tick_hz = v.number(head, "deployment", "tick_hz", required=True)
         if not 0 < tick_hz <= MAX_TICK_HZ:
             v.fail("deployment.tick_hz", f"{tick_hz} Hz outside (0, {MAX_TICK_HZ}]")
         exec_base = v.integer(head, "deployment", "executive_base_id", DEFAULT_EXECUTIVE_BASE)
         bus_base = v.integer(head, "deployment", "bus_base_id", DEFAULT_BUS_BASE)
+        realtime: int | None = None
+        if "realtime_priority" in head:
+            realtime = v.integer(head, "deployment", "realtime_priority", None)
+            if not 1 <= realtime <= 99:
+                v.fail("deployment.realtime_priority", f"{realtime} outside 1..99")
 
         seed: int | None = None
         orbit: dict[str, float] = {}
@@ -230,18 +238,20 @@ class Deployment:
             connections.append(ConnectionDecl(i, source, dest, depth, policy))
 
         return cls(path, name, float(tick_hz), exec_base, bus_base, hardware, components, groups,
-                   connections, seed, orbit)
+                   connections, seed, orbit, realtime)
 
     # --- building ------------------------------------------------------------------------
 
     def build(
         self, *, clock: Clock, bindings: Mapping[str, str] | None = None,
         seed: int | None = None, illumination: Illumination | None = None,
+        realtime_priority: int | None = None,
     ) -> Runtime:
         """Instantiate, configure and wire everything (no I/O); then call `boot()` to run it.
 
         `bindings` override [hardware] entries by name (the command line's --bind); `seed`
-        overrides the simulation seed; `illumination` replaces the simulated orbit.
+        overrides the simulation seed; `illumination` replaces the simulated orbit;
+        `realtime_priority` overrides the file's.
         """
         hardware = dict(self.hardware)
         for hname, url in (bindings or {}).items():
@@ -259,7 +269,8 @@ class Deployment:
         try:
             rt = Runtime(self.name, clock=clock, tick_hz=self.tick_hz,
                          executive_base_id=self.executive_base_id,
-                         bus_base_id=self.bus_base_id, seed=run_seed, resources=resources)
+                         bus_base_id=self.bus_base_id, seed=run_seed, resources=resources,
+                         realtime_priority=realtime_priority or self.realtime_priority)
         except ConfigError as exc:
             raise self._error(exc) from None
         for decl in self.components:

@@ -23,6 +23,7 @@ times real time.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -170,6 +171,12 @@ class Executive(Component):
     stopped = Event(3, Severity.ACTIVITY_HI, "executive stopped after {ticks} ticks", ticks=U64)
     dictionary = Event(4, Severity.ACTIVITY_HI, "deployment {name}, dictionary {hash}",
                        throttle=None, name=String(40), hash=String(64))
+    realtime = Event(5, Severity.ACTIVITY_HI,
+                     "real-time scheduling: SCHED_FIFO priority {priority}", throttle=None,
+                     priority=U32)
+    realtime_refused = Event(6, Severity.WARNING_LO,
+                             "real-time priority {priority} refused ({error}); running without",
+                             throttle=None, priority=U32, error=String(80))
 
     def __init__(self, name: str, base_id: int, *, tick_hz: float, bus: SoftwareBus) -> None:
         super().__init__(name, base_id)
@@ -196,6 +203,22 @@ class Executive(Component):
         if self.dictionary_hash:
             self.tlm(self.dictionary_id, int(self.dictionary_hash[:8], 16))
             self.emit(self.dictionary, self.deployment_name, self.dictionary_hash)
+
+    def request_realtime(self, priority: int) -> bool:
+        """Run this thread (and the threads it starts later) under SCHED_FIFO at `priority`.
+
+        On an onboard computer the executive must not wait behind other processes: under load,
+        the kernel's ordinary scheduler delays wake-ups by milliseconds, the real-time policy
+        does not. Needs CAP_SYS_NICE (root, or the systemd unit's CPUSchedulingPolicy); refused,
+        the executive runs on and says so in an event.
+        """
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        except (OSError, AttributeError) as exc:
+            self.emit(self.realtime_refused, priority, str(exc)[:80])
+            return False
+        self.emit(self.realtime, priority)
+        return True
 
     def add_group(self, group: RateGroup) -> None:
         group.period_s = group.divisor * self.period_s

@@ -14,7 +14,8 @@ Boot order: every component is attached and configured as it is added; `prepare(
 registry (global IDs, collisions are errors), registers the telemetry channels and gives the
 registry to every component (`registry_ready`); `boot()` then calls every `restore()` (the
 parameter database loads the stored set), every `init()`, starts worker threads, then every
-`start()`. `shutdown()` stops in reverse order.
+`start()`. `shutdown()` stops in reverse order. With `realtime_priority` on the real clock, the
+executive (and the worker threads, started after it) run under SCHED_FIFO.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from flight.runtime.records import Command, EventRecord
 from flight.runtime.registry import Registry
 from flight.runtime.telemetry import ChannelInfo, TelemetryStore
 from flight.runtime.topics import EVENTS
-from hal.clock import Clock
+from hal.clock import Clock, SimClock
 
 DEFAULT_EXECUTIVE_BASE: Final = 0x0100
 DEFAULT_BUS_BASE: Final = 0x0200
@@ -44,8 +45,10 @@ class Runtime:
         self, name: str, *, clock: Clock, tick_hz: float = 10.0,
         executive_base_id: int = DEFAULT_EXECUTIVE_BASE, bus_base_id: int = DEFAULT_BUS_BASE,
         seed: int = 0, resources: Mapping[str, Any] | None = None,
+        realtime_priority: int | None = None,
     ) -> None:
         self.name = name
+        self.realtime_priority = realtime_priority
         self.clock = clock
         self.seed = seed
         self.resources: dict[str, Any] = dict(resources or {})
@@ -187,6 +190,8 @@ class Runtime:
         self.executive.dictionary_hash = self.dictionary_hash
         self.executive.deployment_name = self.name
         self._booted = True
+        if self.realtime_priority is not None and not isinstance(self.clock, SimClock):
+            self.executive.request_realtime(self.realtime_priority)
         for comp in self.components.values():
             if isinstance(comp, ThreadedComponent):
                 comp.thread = self.clock.start_worker(comp.worker, f"worker-{comp.name}")  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ values; `dispatch()` is the same path called directly.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from flight.runtime.component import (
     Channel,
@@ -38,6 +38,15 @@ from flight.runtime.errors import (
 from flight.runtime.records import Command, Severity, Stage, Verification
 from flight.runtime.registry import CommandEntry, Registry
 from flight.runtime.types import U16, U32, Enum, String
+
+
+_ON_CHANGE: Final = Update.ON_CHANGE
+_OK: Final = ReasonCode.OK
+_ACCEPTED: Final = Stage.ACCEPTED
+_STARTED: Final = Stage.STARTED
+_COMPLETED: Final = Stage.COMPLETED
+_RUNNING: Final = Lifecycle.RUNNING
+_new: Final = tuple.__new__  # builds a NamedTuple record without its Python-level __new__ (3x)
 
 
 class CommandDispatcher(Component):
@@ -72,8 +81,11 @@ class CommandDispatcher(Component):
     def __init__(self, name: str, base_id: int) -> None:
         super().__init__(name, base_id)
         self.table: dict[int, CommandEntry] = {}
-        self._counts = [0, 0, 0, 0]  # accepted, rejected, completed, failed
+        self.accepted_count = self.rejected_count = self.completed_count = self.failed_count = 0
         self.log_commands = True
+        self._accepted_id = base_id + self.accepted.id
+        self._completed_id = base_id + self.completed.id
+        self._last_opcode_id = base_id + self.last_opcode.id
 
     def configure(self, config: Mapping[str, Any]) -> None:
         for key, value in config.items():
@@ -95,7 +107,7 @@ class CommandDispatcher(Component):
         """Run one command through acceptance, start and completion; returns the last report."""
         if type(msg) is not Command:
             try:
-                msg = Command.unpack(bytes(msg))
+                msg = Command.unpack(msg if type(msg) is bytes else bytes(msg))
             except DecodeError as exc:
                 return self._reject(0, 0, ReasonCode.MALFORMED, exc.detail)
         opcode = msg.opcode
@@ -114,37 +126,40 @@ class CommandDispatcher(Component):
             return self._reject(opcode, msg.seq, exc.reason, f"{entry.name}: {exc.detail}")
         now = self._now()
         send = self.verification.send
-        self._counts[0] += 1
-        self.tlm(self.accepted, self._counts[0])
-        self.tlm(self.last_opcode, opcode)
-        send(Verification(opcode, msg.seq, Stage.ACCEPTED, ReasonCode.OK, now))
+        write = self._tlm_write
+        seq = msg.seq
+        self.accepted_count += 1
+        write(self._accepted_id, _ON_CHANGE, self.accepted_count, now)
+        write(self._last_opcode_id, _ON_CHANGE, opcode, now)
+        send(_new(Verification, (opcode, seq, _ACCEPTED, _OK, now)))
         if self.log_commands:
-            self.emit(self.dispatched, entry.name, opcode, msg.seq)
+            self.emit(self.dispatched, entry.name, opcode, seq)
         owner = entry.component
-        if owner.lifecycle is not Lifecycle.RUNNING:
-            return self._fail(entry, msg.seq, Stage.START_FAILED, ReasonCode.COMPONENT_UNAVAILABLE,
+        if owner.lifecycle is not _RUNNING:
+            return self._fail(entry, seq, Stage.START_FAILED, ReasonCode.COMPONENT_UNAVAILABLE,
                               f"{owner.name} is {owner.lifecycle.name}")
-        send(Verification(opcode, msg.seq, Stage.STARTED, ReasonCode.OK, now))
+        send(_new(Verification, (opcode, seq, _STARTED, _OK, now)))
         try:
             entry.handler(*checked)
         except CommandError as exc:
-            return self._fail(entry, msg.seq, Stage.COMPLETION_FAILED, exc.reason, exc.detail)
+            return self._fail(entry, seq, Stage.COMPLETION_FAILED, exc.reason, exc.detail)
         except Exception as exc:  # noqa: BLE001 - a handler bug must not take the dispatcher down
             error = f"{type(exc).__name__}: {exc}"
             owner.faults += 1
             owner.set_health(Health.WARNING, f"command {entry.name} raised {error[:80]}")
             self.emit(self.handler_fault, entry.name, _clip(error))
-            return self._fail(entry, msg.seq, Stage.COMPLETION_FAILED,
+            return self._fail(entry, seq, Stage.COMPLETION_FAILED,
                               ReasonCode.HANDLER_EXCEPTION, error)
-        self._counts[2] += 1
-        self.tlm(self.completed, self._counts[2])
-        report = Verification(opcode, msg.seq, Stage.COMPLETED, ReasonCode.OK, self._now())
+        now = self._now()
+        self.completed_count += 1
+        write(self._completed_id, _ON_CHANGE, self.completed_count, now)
+        report = _new(Verification, (opcode, seq, _COMPLETED, _OK, now))
         send(report)
         return report
 
     def _reject(self, opcode: int, seq: int, reason: ReasonCode, detail: str) -> Verification:
-        self._counts[1] += 1
-        self.tlm(self.rejected, self._counts[1])
+        self.rejected_count += 1
+        self.tlm(self.rejected, self.rejected_count)
         self.emit(self.rejected_event, opcode, seq, reason, _clip(detail))
         report = Verification(opcode, seq, Stage.ACCEPTANCE_FAILED, reason, self._now())
         self.verification.send(report)
@@ -152,8 +167,8 @@ class CommandDispatcher(Component):
 
     def _fail(self, entry: CommandEntry, seq: int, stage: Stage, reason: ReasonCode,
               detail: str) -> Verification:
-        self._counts[3] += 1
-        self.tlm(self.failed, self._counts[3])
+        self.failed_count += 1
+        self.tlm(self.failed, self.failed_count)
         self.emit(self.failed_event, entry.name, seq, reason, _clip(detail))
         report = Verification(entry.opcode, seq, stage, reason, self._now())
         self.verification.send(report)
@@ -166,7 +181,8 @@ class CommandDispatcher(Component):
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(zip(("accepted", "rejected", "completed", "failed"), self._counts, strict=True))
+        return {"accepted": self.accepted_count, "rejected": self.rejected_count,
+                "completed": self.completed_count, "failed": self.failed_count}
 
 
 def _clip(text: str, limit: int = 120) -> str:
