@@ -111,6 +111,7 @@ class KeyStore:
     def __init__(self, storage: BlobStore) -> None:
         self._storage = storage
         self._keys: dict[int, _Key] = {}
+        self.unreadable: list[str] = []
         self._load()
 
     def __repr__(self) -> str:
@@ -208,34 +209,53 @@ class KeyStore:
                                                      sorted(self._keys)))
 
     def _load(self) -> None:
-        index = _read(self._storage, INDEX_BLOB)
+        """Read the keys back; a blob that cannot be read or decoded is skipped and named in
+        `unreadable` (for an event), so a damaged record costs one key, not the key store."""
+        index = self._read(INDEX_BLOB)
         if index is None:
             return
         for i in range(0, len(index) - 1, 2):
             key_id = int.from_bytes(index[i : i + 2], "big")
-            record = _read(self._storage, _blob_name(key_id))
-            if record is None or len(record) < _KEY_RECORD.size:
+            name = _blob_name(key_id)
+            record = self._read(name)
+            if record is None:
                 continue
-            version, state, role = _KEY_RECORD.unpack_from(record)
-            material = record[_KEY_RECORD.size :]
-            if version != _BLOB_VERSION or state not in KeyState.__members__.values():
-                continue
-            state = KeyState(state)
-            if state == KeyState.DESTROYED:
-                self._keys[key_id] = _Key(state, KeyRole(role), None)
-            elif len(material) == KEY_OCTETS:
-                self._keys[key_id] = _Key(state, KeyRole(role), _KeyMaterial(material))
+            key = _decode_record(record)
+            if key is None:
+                self.unreadable.append(name)
+            else:
+                self._keys[key_id] = key
+
+    def _read(self, name: str) -> bytes | None:
+        try:
+            return self._storage.read(name)
+        except (FileNotFoundError, KeyError):
+            return None
+        except (OSError, ValueError):  # e.g. hal.storage.StorageCorrupt
+            self.unreadable.append(name)
+            return None
+
+
+def _decode_record(record: bytes) -> _Key | None:
+    if len(record) < _KEY_RECORD.size:
+        return None
+    version, state, role = _KEY_RECORD.unpack_from(record)
+    material = record[_KEY_RECORD.size :]
+    if (
+        version != _BLOB_VERSION
+        or state not in set(KeyState)
+        or role not in set(KeyRole)
+    ):
+        return None
+    if state == KeyState.DESTROYED:
+        return _Key(KeyState(state), KeyRole(role), None)
+    if len(material) != KEY_OCTETS:
+        return None
+    return _Key(KeyState(state), KeyRole(role), _KeyMaterial(material))
 
 
 def _blob_name(key_id: int) -> str:
     return f"sdls-key-{key_id:05d}"
-
-
-def _read(storage: BlobStore, name: str) -> bytes | None:
-    try:
-        return storage.read(name)
-    except (FileNotFoundError, KeyError):
-        return None
 
 
 def wrap_key(master_key: bytes, key: bytes) -> bytes:

@@ -254,6 +254,17 @@ def test_key_lifecycle_and_persistence_across_power_loss() -> None:
         reloaded.destroy(11)
 
 
+def test_a_damaged_key_record_costs_that_key_only() -> None:
+    backend = SimBackend()
+    keys = key_store(storage=StorageBlobs(Storage(backend)))
+    keys.load_wrapped(11, wrap_key(MASTER, bytes(32)), MASTER_ID)
+    backend.write("sdls-key-00011", b"garbage that fails the storage CRC")
+    Storage(backend).save("sdls-key-00001", b"\x07\x02\x01short")
+    reloaded = KeyStore(StorageBlobs(Storage(backend)))
+    assert reloaded.states() == {KEY_ID: KeyState.ACTIVE}
+    assert reloaded.unreadable == ["sdls-key-00001", "sdls-key-00011"]
+
+
 def test_key_commands_refuse_what_they_must() -> None:
     keys = key_store()
     with pytest.raises(KeyManagementError):
