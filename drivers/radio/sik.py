@@ -302,6 +302,7 @@ class AtSession:
         self._sent = False
         self._attempt = 0
         self._deadline = self._started
+        self._timeout_at = self._started
         self._hold_until = self._started
         self._lines: list[str] = []
         self._partial = bytearray()
@@ -418,6 +419,7 @@ class AtSession:
             self._deadline = end + action.settle_s
         else:
             self._deadline = end + timing.response_timeout_s
+        self._timeout_at = self._deadline
         return data
 
     def _reply(self, action: Send, now: float) -> Reply | None:
@@ -434,7 +436,7 @@ class AtSession:
         if lines and now >= self._last_rx + self.timing.listing_quiet_s:
             return Reply(Status.LINES, tuple(lines))
         if lines:
-            self._deadline = min(self._deadline, self._last_rx + self.timing.listing_quiet_s)
+            self._deadline = min(self._timeout_at, self._last_rx + self.timing.listing_quiet_s)
         return None
 
     def _resume(self, reply: Reply | None) -> None:

@@ -96,8 +96,8 @@ class SimSikRadio:
         self.commands: list[str] = []
         self.reboots = 0
         # What ATI7 reports; tests set them.
-        self.rssi = 180
-        self.remote_rssi = 170
+        self.rssi = 120
+        self.remote_rssi = 110
         self.noise = 40
         self.remote_noise = 42
         self.temperature_c = 31
