@@ -156,17 +156,17 @@ class _GsvFields(NamedTuple):
     sentences: int
     number: int
     in_view: int
-    satellite_fields: bytes  # "prn,elev,az,snr,..." as sent, each field checked to convert
-    signal_id: int | None  # NMEA 4.10
+    satellite_fields: bytes  # "prn,elev,az,snr,...[,signal]" as sent, each field checked
 
 
 class Gsv(_GsvFields):
-    """Satellites in view. The satellite list is converted when read, not when decoded.
+    """Satellites in view; the satellites and the signal ID are converted when read.
 
-    GSV is most of a receiver's NMEA (one sentence per four satellites per constellation, every
-    epoch) and the fix never uses it, so decoding keeps its satellite fields as sent. They are
-    checked when the sentence is decoded, so a bad field is rejected and counted then, exactly as
-    before; `satellites` cannot fail afterwards. It converts on every read: keep the tuple.
+    GSV is most of a receiver's NMEA (a sentence per four satellites per constellation, every
+    epoch, 72% of a u-blox F9P's) and the fix never uses it, so decoding converts the header and
+    keeps the fields after it as sent. Those are checked when the sentence is decoded, so a bad
+    field is rejected and counted then, as any other; `satellites` and `signal_id` cannot fail
+    afterwards. They convert on every read: keep the result rather than reading it again.
     """
 
     __slots__ = ()
@@ -174,6 +174,11 @@ class Gsv(_GsvFields):
     @property
     def satellites(self) -> tuple[SatelliteInView, ...]:
         return _satellites(self.satellite_fields)
+
+    @property
+    def signal_id(self) -> int | None:
+        """NMEA 4.10 signal ID: a field after the last complete satellite, if there is one."""
+        return _signal_id(self.satellite_fields)
 
 
 def _satellites(fields: bytes) -> tuple[SatelliteInView, ...]:
@@ -184,6 +189,13 @@ def _satellites(fields: bytes) -> tuple[SatelliteInView, ...]:
         for k in range(0, 4 * (len(f) // 4), 4)
         if f[k]
     )
+
+
+def _signal_id(fields: bytes) -> int | None:
+    if fields.count(b",") % 4:
+        return None  # not 4n+1 fields
+    last = fields[fields.rfind(b",") + 1 :]
+    return int(last) if last else None
 
 
 class Gns(NamedTuple):
@@ -229,6 +241,7 @@ class Gll(NamedTuple):
 Sentence = Gga | Rmc | Gsa | Gsv | Gns | Zda | Vtg | Gll
 
 
+_DIGITS_AND_COMMA: Final = b"0123456789,"
 _new: Final = tuple.__new__  # builds a NamedTuple from a tuple without its Python-level __new__
 
 
@@ -399,17 +412,15 @@ def _parse_gsa(t: str, s: bytes) -> Gsa:
 
 
 def _parse_gsv(t: str, s: bytes) -> Gsv:
+    # s is "$ttGSV,..." or, with no fields at all, "$ttGSV*hh" (an empty body)
     body = s[7:-3]
-    if s[6:7] == b"," and len(s) <= NMEA_MAX_CHARS and body.replace(b",", b"").isdigit():
-        # every field is empty or a few ASCII digits: int() takes each, now and when read
-        head = body.split(b",", 3)
-        if len(head) == 4 and head[0] and head[1] and head[2]:
-            sats = head[3]
-            signal = None
-            if sats.count(b",") % 4 == 0:  # 4n+1 fields: the last is the NMEA 4.10 signal ID
-                last = sats[sats.rfind(b",") + 1 :]
-                signal = int(last) if last else None
-            return _new(Gsv, (t, int(head[0]), int(head[1]), int(head[2]), sats, signal))
+    if len(s) <= NMEA_MAX_CHARS and not body.translate(None, _DIGITS_AND_COMMA):
+        # every field is empty or a few ASCII digits, which int() takes now and when read
+        try:
+            count, number, in_view, satellite_fields = body.split(b",", 3)
+            return _new(Gsv, (t, int(count), int(number), int(in_view), satellite_fields))
+        except ValueError:
+            pass  # fewer than four fields, or an empty header field: named below
     return _parse_gsv_checked(t, s[1:-3].split(b","))
 
 
@@ -419,8 +430,8 @@ def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
     try:
         satellite_fields = b",".join(p[4:])
         _satellites(satellite_fields)  # a field int() refuses raises here, never when read
-        signal = _i(p[-1]) if (len(p) - 4) % 4 == 1 else None
-        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), satellite_fields, signal)
+        _signal_id(satellite_fields)
+        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), satellite_fields)
     except (ValueError, OverflowError):
         _diagnose("GSV", p, {i: _i for i in range(1, len(p))})
         raise
