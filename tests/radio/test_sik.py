@@ -34,9 +34,7 @@ class Bench:
         self.radio = SimSikRadio(self.link.b, clock, **radio)
         self.results: list[AtResult] = []
         config = TransparentConfig(air_rate_bps=64000, at_timing=timing or AtTiming())
-        self.driver = TransparentRadio(
-            self.link.a, clock, config, on_at_result=self.results.append
-        )
+        self.driver = TransparentRadio(self.link.a, clock, config, on_at_result=self.results.append)
 
     def poll(self) -> None:
         before = self.clock.monotonic()
@@ -260,9 +258,10 @@ def test_read_rssi(clock: SimClock) -> None:
 
 TIMING = AtTiming()
 #: The longest any session can take: each step waits at most guard + reply time-out per attempt.
-MAX_SESSION_S = 20 * (TIMING.retries + 1) * (
-    TIMING.guard_s + TIMING.guard_margin_s + TIMING.response_timeout_s
-) + TIMING.boot_time_s
+MAX_SESSION_S = (
+    20 * (TIMING.retries + 1) * (TIMING.guard_s + TIMING.guard_margin_s + TIMING.response_timeout_s)
+    + TIMING.boot_time_s
+)
 
 
 @settings(max_examples=60, deadline=None)
