@@ -48,7 +48,7 @@ cwarn:
 # Build the engine with ASan+UBSan in a scratch copy and run the codec tests against it there.
 sanitize: $(VENV)/.installed-dev
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	cp -r flight setup.py pyproject.toml $(SANITIZE_DIR)/
+	cp -r flight setup.py pyproject.toml README.md $(SANITIZE_DIR)/
 	mkdir -p $(SANITIZE_DIR)/tests && cp -r tests/codec tests/conftest.py $(SANITIZE_DIR)/tests/
 	find $(SANITIZE_DIR) -name '*.so' -delete
 	cd $(SANITIZE_DIR) && FLIGHT_CODEC_SANITIZE=1 ../../$(PY) setup.py -q build_ext --inplace
