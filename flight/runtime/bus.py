@@ -36,7 +36,7 @@ class Subscription:
 
     __slots__ = (
         "name", "topic", "handler", "depth", "policy", "queue", "ready", "dropped", "rejected",
-        "delivered", "high_water", "owner", "_bus",
+        "delivered", "high_water", "owner", "mark_ready",
     )
 
     def __init__(
@@ -57,21 +57,11 @@ class Subscription:
         self.delivered = 0
         self.high_water = 0
         self.owner = owner
-        self._bus = bus
+        self.mark_ready = bus._ready.append
 
     @property
     def lost(self) -> int:
         return self.dropped + self.rejected
-
-    def push(self, msg: Any) -> bool:
-        q = self.queue
-        if len(q) < self.depth:
-            q.append(msg)
-            if not self.ready:
-                self.ready = True
-                self._bus._ready.append(self)
-            return True
-        return self._overflow(msg)
 
     def _overflow(self, msg: Any) -> bool:
         self.high_water = self.depth
@@ -107,7 +97,7 @@ class Topic:
                 q.append(msg)
                 if not sub.ready:
                     sub.ready = True
-                    sub._bus._ready.append(sub)
+                    sub.mark_ready(sub)
             elif not sub._overflow(msg):
                 ok = False
         return ok
@@ -164,26 +154,41 @@ class SoftwareBus:
         """Deliver queued messages; messages published meanwhile are delivered in later rounds, up
         to `max_rounds` (what is left waits for the next pump). Returns messages delivered."""
         ready = self._ready
+        popleft = ready.popleft
         delivered = 0
         rounds = 0
         while ready and rounds < max_rounds:
             rounds += 1
             for _ in range(len(ready)):
-                sub = ready.popleft()
+                sub = popleft()
                 sub.ready = False
                 q = sub.queue
-                handler = sub.handler
                 n = len(q)
                 if n > sub.high_water:
                     sub.high_water = n
-                for _ in range(n):
+                if n == 1:
                     msg = q.popleft()
                     try:
-                        handler(msg)
-                    except Exception as exc:  # noqa: BLE001 - one bad handler must not stop the bus
-                        self.handler_faults += 1
-                        if self._fault_handler is not None:
-                            self._fault_handler(sub, msg, exc)
+                        sub.handler(msg)
+                    except Exception as exc:  # noqa: BLE001 - a bad handler must not stop the bus
+                        self._fault(sub, msg, exc)
+                else:
+                    batch = list(q)
+                    q.clear()
+                    handler = sub.handler
+                    messages = iter(batch)
+                    while True:  # a handler that raises is reported; the next message goes on
+                        try:
+                            for msg in messages:
+                                handler(msg)
+                            break
+                        except Exception as exc:  # noqa: BLE001
+                            self._fault(sub, msg, exc)
                 sub.delivered += n
                 delivered += n
         return delivered
+
+    def _fault(self, sub: Subscription, msg: Any, exc: Exception) -> None:
+        self.handler_faults += 1
+        if self._fault_handler is not None:
+            self._fault_handler(sub, msg, exc)

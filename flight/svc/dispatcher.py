@@ -39,7 +39,6 @@ from flight.runtime.records import Command, Severity, Stage, Verification
 from flight.runtime.registry import CommandEntry, Registry
 from flight.runtime.types import U16, U32, Enum, String
 
-
 _ON_CHANGE: Final = Update.ON_CHANGE
 _OK: Final = ReasonCode.OK
 _ACCEPTED: Final = Stage.ACCEPTED
