@@ -253,10 +253,6 @@ def _i(v: bytes) -> int | None:
     return int(v) if v else None
 
 
-def _s(v: bytes) -> str | None:
-    return v.decode("ascii") if v else None
-
-
 def _tod(v: bytes) -> float | None:
     """hhmmss[.sss] to seconds of day."""
     if not v:
@@ -308,27 +304,26 @@ def _diagnose(name: str, fields: list[bytes], checks: dict[int, Callable[[bytes]
     raise NmeaFieldError(name, 0, b",".join(fields), "inconsistent fields")
 
 
-def _need(name: str, fields: list[bytes], count: int) -> None:
-    if len(fields) < count:
-        raise NmeaLengthError(name, count, len(fields))
-
-
 def _parse_gga(t: str, s: bytes) -> Gga:
     p = s[1:-3].split(b",")
-    _need("GGA", p, 15)
+    if len(p) < 15:
+        raise NmeaLengthError("GGA", 15, len(p))
     try:
-        return Gga(
-            t,
-            _tod(p[1]),
-            _coord(p[2], p[3]),
-            _coord(p[4], p[5]),
-            _i(p[6]),
-            _i(p[7]),
-            _f(p[8]),
-            _f(p[9]),
-            _f(p[11]),
-            _f(p[13]),
-            _i(p[14]),
+        return _new(
+            Gga,
+            (
+                t,
+                _tod(p[1]),
+                _coord(p[2], p[3]),
+                _coord(p[4], p[5]),
+                int(p[6]) if p[6] else None,
+                int(p[7]) if p[7] else None,
+                float(p[8]) if p[8] else None,
+                float(p[9]) if p[9] else None,
+                float(p[11]) if p[11] else None,
+                float(p[13]) if p[13] else None,
+                int(p[14]) if p[14] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose(
@@ -352,25 +347,29 @@ def _parse_gga(t: str, s: bytes) -> Gga:
 
 def _parse_rmc(t: str, s: bytes) -> Rmc:
     p = s[1:-3].split(b",")
-    _need("RMC", p, 10)
     n = len(p)
+    if n < 10:
+        raise NmeaLengthError("RMC", 10, n)
     try:
-        speed = _f(p[7])
-        var = _f(p[10]) if n > 11 else None
+        knots = float(p[7]) if p[7] else None
+        var = float(p[10]) if n > 11 and p[10] else None
         if var is not None and p[11] == b"W":
             var = -var
-        return Rmc(
-            t,
-            _tod(p[1]),
-            p[2].decode("ascii"),
-            _coord(p[3], p[4]),
-            _coord(p[5], p[6]),
-            speed * KNOTS_TO_MPS if speed is not None else None,
-            _f(p[8]),
-            _ddmmyy(p[9]),
-            var,
-            _s(p[12]) if n > 12 else None,
-            _s(p[13]) if n > 13 else None,
+        return _new(
+            Rmc,
+            (
+                t,
+                _tod(p[1]),
+                p[2].decode("ascii"),
+                _coord(p[3], p[4]),
+                _coord(p[5], p[6]),
+                knots * KNOTS_TO_MPS if knots is not None else None,
+                float(p[8]) if p[8] else None,
+                _ddmmyy(p[9]),
+                var,
+                p[12].decode("ascii") if n > 12 and p[12] else None,
+                p[13].decode("ascii") if n > 13 and p[13] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose(
@@ -391,7 +390,8 @@ def _parse_rmc(t: str, s: bytes) -> Rmc:
 
 def _parse_gsa(t: str, s: bytes) -> Gsa:
     p = s[1:-3].split(b",")
-    _need("GSA", p, 18)
+    if len(p) < 18:
+        raise NmeaLengthError("GSA", 18, len(p))
     try:
         return _new(
             Gsa,
@@ -426,7 +426,8 @@ def _parse_gsv(t: str, s: bytes) -> Gsv:
 
 def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
     """Any GSV the fast path does not take (signs, empty header fields, junk): convert it all."""
-    _need("GSV", p, 4)
+    if len(p) < 4:
+        raise NmeaLengthError("GSV", 4, len(p))
     try:
         satellite_fields = b",".join(p[4:])
         _satellites(satellite_fields)  # a field int() refuses raises here, never when read
@@ -439,21 +440,25 @@ def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
 
 def _parse_gns(t: str, s: bytes) -> Gns:
     p = s[1:-3].split(b",")
-    _need("GNS", p, 13)
+    if len(p) < 13:
+        raise NmeaLengthError("GNS", 13, len(p))
     try:
-        return Gns(
-            t,
-            _tod(p[1]),
-            _coord(p[2], p[3]),
-            _coord(p[4], p[5]),
-            p[6].decode("ascii"),
-            _i(p[7]),
-            _f(p[8]),
-            _f(p[9]),
-            _f(p[10]),
-            _f(p[11]),
-            _i(p[12]),
-            _s(p[13]) if len(p) > 13 else None,
+        return _new(
+            Gns,
+            (
+                t,
+                _tod(p[1]),
+                _coord(p[2], p[3]),
+                _coord(p[4], p[5]),
+                p[6].decode("ascii"),
+                int(p[7]) if p[7] else None,
+                float(p[8]) if p[8] else None,
+                float(p[9]) if p[9] else None,
+                float(p[10]) if p[10] else None,
+                float(p[11]) if p[11] else None,
+                int(p[12]) if p[12] else None,
+                p[13].decode("ascii") if len(p) > 13 and p[13] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose(
@@ -476,11 +481,20 @@ def _parse_gns(t: str, s: bytes) -> Gns:
 
 def _parse_zda(t: str, s: bytes) -> Zda:
     p = s[1:-3].split(b",")
-    _need("ZDA", p, 5)
+    n = len(p)
+    if n < 5:
+        raise NmeaLengthError("ZDA", 5, n)
     try:
         date = dt.date(int(p[4]), int(p[3]), int(p[2])) if p[2] and p[3] and p[4] else None
-        return Zda(
-            t, _tod(p[1]), date, _i(p[5]) if len(p) > 5 else None, _i(p[6]) if len(p) > 6 else None
+        return _new(
+            Zda,
+            (
+                t,
+                _tod(p[1]),
+                date,
+                int(p[5]) if n > 5 and p[5] else None,
+                int(p[6]) if n > 6 and p[6] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose(
@@ -501,15 +515,23 @@ def _parse_zda(t: str, s: bytes) -> Zda:
 
 def _parse_vtg(t: str, s: bytes) -> Vtg:
     p = s[1:-3].split(b",")
-    _need("VTG", p, 8)
+    if len(p) < 8:
+        raise NmeaLengthError("VTG", 8, len(p))
     try:
-        knots = _f(p[5])
-        if knots is not None:
-            speed = knots * KNOTS_TO_MPS
+        if p[5]:
+            speed: float | None = float(p[5]) * KNOTS_TO_MPS
         else:
-            kmh = _f(p[7])
-            speed = kmh * KMH_TO_MPS if kmh is not None else None
-        return Vtg(t, _f(p[1]), _f(p[3]), speed, _s(p[9]) if len(p) > 9 else None)
+            speed = float(p[7]) * KMH_TO_MPS if p[7] else None
+        return _new(
+            Vtg,
+            (
+                t,
+                float(p[1]) if p[1] else None,
+                float(p[3]) if p[3] else None,
+                speed,
+                p[9].decode("ascii") if len(p) > 9 and p[9] else None,
+            ),
+        )
     except (ValueError, OverflowError):
         _diagnose("VTG", p, {1: _f, 3: _f, 5: _f, 7: _f})
         raise
@@ -517,15 +539,19 @@ def _parse_vtg(t: str, s: bytes) -> Vtg:
 
 def _parse_gll(t: str, s: bytes) -> Gll:
     p = s[1:-3].split(b",")
-    _need("GLL", p, 7)
+    if len(p) < 7:
+        raise NmeaLengthError("GLL", 7, len(p))
     try:
-        return Gll(
-            t,
-            _coord(p[1], p[2]),
-            _coord(p[3], p[4]),
-            _tod(p[5]),
-            p[6].decode("ascii"),
-            _s(p[7]) if len(p) > 7 else None,
+        return _new(
+            Gll,
+            (
+                t,
+                _coord(p[1], p[2]),
+                _coord(p[3], p[4]),
+                _tod(p[5]),
+                p[6].decode("ascii"),
+                p[7].decode("ascii") if len(p) > 7 and p[7] else None,
+            ),
         )
     except (ValueError, OverflowError):
         _diagnose("GLL", p, {1: lambda v: _coord(v, p[2]), 3: lambda v: _coord(v, p[4]), 5: _tod})
