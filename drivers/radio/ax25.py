@@ -17,6 +17,7 @@ information field is at most N1 = 256 octets by default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -38,10 +39,16 @@ SSID_CH: Final = 0x80
 SSID_RESERVED: Final = 0x60
 SSID_MASK: Final = 0x1E
 EXTENSION: Final = 0x01
+_set: Final = object.__setattr__
+#: Decoded addresses by their 7 octets: a link sees the same few stations over and over, and an
+#: Address is immutable, so decoding each one once is enough. Bounded: cleared when full.
+_DECODED: Final[dict[bytes, Address]] = {}
+_DECODED_MAX: Final = 1024
 #: Destination + source + control + PID.
 MIN_FRAME: Final = 2 * ADDRESS_LEN + 2
 
 _VALID: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_CALLSIGN: Final = re.compile(r"[A-Z0-9]{1,6}")
 _SHIFT: Final = bytes((o << 1) & 0xFF for o in range(256))
 #: Callsign octet -> character, or 0 for an octet that cannot be one (odd, or not A-Z 0-9 space).
 _UNSHIFT: Final = bytes(
@@ -50,6 +57,8 @@ _UNSHIFT: Final = bytes(
 
 
 def _check_callsign(callsign: object) -> str:
+    if callsign.__class__ is str and _CALLSIGN.fullmatch(callsign):
+        return callsign
     if not isinstance(callsign, str):
         raise Ax25AddressError("callsign", callsign, "must be a str")
     if not 1 <= len(callsign) <= CALLSIGN_CHARS:
@@ -105,6 +114,18 @@ class Address:
 
 
 def _decode_address(data: bytes, offset: int, role: str) -> Address:
+    key = data[offset : offset + ADDRESS_LEN]
+    cached = _DECODED.get(key)
+    if cached is not None:
+        return cached
+    address = _parse_address(data, offset, role)
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[key] = address
+    return address
+
+
+def _parse_address(data: bytes, offset: int, role: str) -> Address:
     raw = data[offset : offset + CALLSIGN_CHARS]
     text = raw.translate(_UNSHIFT)
     if 0 in text:
@@ -121,10 +142,14 @@ def _decode_address(data: bytes, offset: int, role: str) -> Address:
         raise Ax25AddressError(
             f"{role} callsign", text.decode("ascii"), "must be 1-6 characters, padded at the end"
         )
+    # Every field is valid by construction here: skip __post_init__ on the receive path.
     ssid = data[offset + CALLSIGN_CHARS]
-    return Address(
-        callsign.decode("ascii"), (ssid & SSID_MASK) >> 1, bool(ssid & SSID_CH), (ssid >> 5) & 3
-    )
+    address = object.__new__(Address)
+    _set(address, "callsign", callsign.decode("ascii"))
+    _set(address, "ssid", (ssid & SSID_MASK) >> 1)
+    _set(address, "ch", bool(ssid & SSID_CH))
+    _set(address, "reserved", (ssid >> 5) & 3)
+    return address
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 FEND: Final = 0xC0
 FESC: Final = 0xDB
@@ -43,6 +43,7 @@ _FEND_B: Final = b"\xc0"
 _FESC_B: Final = b"\xdb"
 _ESC_FEND: Final = b"\xdb\xdc"
 _ESC_FESC: Final = b"\xdb\xdd"
+_TYPE_OCTETS: Final = tuple(bytes((t,)) for t in range(256))
 
 
 class KissCommand(IntEnum):
@@ -58,8 +59,9 @@ class KissCommand(IntEnum):
     RETURN = 0x0F
 
 
-@dataclass(frozen=True, slots=True)
-class KissFrame:
+class KissFrame(NamedTuple):
+    """A decoded frame (a NamedTuple: immutable, and built fast on the receive path)."""
+
     port: int
     command: int
     payload: bytes
@@ -76,12 +78,14 @@ def escape(data: bytes) -> bytes:
 
 def kiss_encode(payload: bytes, port: int = 0, command: KissCommand = KissCommand.DATA) -> bytes:
     """One complete frame, FEND to FEND."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT:
+    if port.__class__ is not int or not 0 <= port <= MAX_PORT:
         raise ValueError(f"KISS port must be 0..{MAX_PORT}, got {port!r}")
-    if command == KissCommand.RETURN:
-        raise ValueError("RETURN is a whole type octet (0xFF): use kiss_return()")
-    body = bytes(((port << 4) | KissCommand(command),)) + bytes(payload)
-    return _FEND_B + escape(body) + _FEND_B
+    if command:
+        if command == KissCommand.RETURN:
+            raise ValueError("RETURN is a whole type octet (0xFF): use kiss_return()")
+        command = KissCommand(command)
+    body = _TYPE_OCTETS[(port << 4) | command] + payload
+    return b"".join((_FEND_B, escape(body), _FEND_B))
 
 
 def kiss_return() -> bytes:
