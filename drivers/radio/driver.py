@@ -23,6 +23,7 @@ or failed). `snapshot()` gathers the numbers in one flat dict.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -102,7 +103,7 @@ class TransparentConfig(LinkConfig):
     pace_from_radio: bool = True
 
 
-class RadioDriver:
+class RadioDriver(ABC):
     """What both modes share: port I/O, queue, pacing, statistics, link monitor."""
 
     def __init__(
@@ -132,16 +133,17 @@ class RadioDriver:
         frames = self._receive(data)
         if self._may_transmit():
             self._transmit()
-        self._after_transmit()
         self.link.check()
         return frames
 
     @property
     def next_deadline(self) -> float:
-        """The latest time the next `poll` should run for pacing and timers to stay exact."""
+        """When the next `poll` has work: a full burst (or all that is pending) may be written, or
+        the link times out. A simulation can sleep until then; a rate group polls at its rate."""
         deadline = self.link.lost_at if self.link.state is not LinkState.LOST else float("inf")
-        if self._current or len(self.queue):
-            deadline = min(deadline, self.pacer.ready_at(1))
+        pending = len(self._current) - self._offset + self.queue.octets
+        if pending:
+            deadline = min(deadline, self.pacer.ready_at(min(pending, self.pacer.burst_bytes)))
         return deadline
 
     @property
@@ -176,14 +178,12 @@ class RadioDriver:
 
     # -- mode hooks ------------------------------------------------------------------------------
 
+    @abstractmethod
     def _receive(self, data: bytes) -> list:
-        raise NotImplementedError
+        """Decode `data` (possibly empty) into the frames this poll returns."""
 
     def _may_transmit(self) -> bool:
         return True
-
-    def _after_transmit(self) -> None:
-        """Runs each poll after transmission (the modem starts command-mode sessions here)."""
 
     # -- I/O -------------------------------------------------------------------------------------
 
@@ -256,14 +256,14 @@ class RadioDriver:
                 # The line lost an unknown part of the frame; the far end resynchronizes on the
                 # next frame's delimiter (FEND, or the attached sync marker).
                 self.stats.tx_aborted += 1
-                self._current = b""
+                self._current, self._offset = b"", 0
                 return
             self.pacer.consume(written)
             budget -= written
             self._offset = offset + written
             if self._offset == len(current):
                 self.stats.frames_out += 1
-                self._current = b""
+                self._current, self._offset = b"", 0
             if written < len(piece):
                 return
 
@@ -419,7 +419,10 @@ class TransparentRadio(RadioDriver):
     def _may_transmit(self) -> bool:
         return self.session is None
 
-    def _after_transmit(self) -> None:
+    def poll(self) -> list[bytes]:
+        """As `RadioDriver.poll`; then a requested command-mode session starts, once the frame
+        being written is complete."""
+        frames = super().poll()
         if self._requested is not None and self.session is None and not self._current:
             operation, script = self._requested
             self._requested = None
@@ -429,6 +432,7 @@ class TransparentRadio(RadioDriver):
                 line_quiet_at=self._wire_end, counters=self.at_counters,
             )  # fmt: skip
             self._step_session(b"")
+        return frames
 
     @property
     def next_deadline(self) -> float:

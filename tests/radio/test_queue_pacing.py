@@ -148,3 +148,22 @@ def test_pacing_keeps_a_slow_radio_from_overflowing(clock: SimClock) -> None:
 
     assert overflow(8000) == 0
     assert overflow(1_000_000) > 1000
+
+
+def test_next_deadline_lets_a_simulation_sleep(clock: SimClock) -> None:
+    link = open_link(clock, baudrate=115200)
+    radio = KissRadio(link.a, clock, KissConfig(air_rate_bps=9600, silence_timeout_s=100))
+    for _ in range(20):
+        radio.send(bytes(100))
+    octets = radio.queue.octets
+    polls = 0
+    while polls < 1000:
+        radio.poll()
+        polls += 1
+        if not radio.transmitting:
+            break
+        clock.sleep_until(radio.next_deadline)
+    assert radio.stats.bytes_out == octets
+    # One burst at once, the rest at 960 octets/s, in about one poll per burst.
+    assert clock.monotonic() == pytest.approx((octets - 256) / 960, rel=0.02)
+    assert polls <= octets // 256 + 2
