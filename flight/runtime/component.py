@@ -483,7 +483,10 @@ class ThreadedComponent(Component):
     """
 
     HANDOFF_DEPTH: ClassVar[int] = 1024
-    SIM_BARRIER: ClassVar[bool] = True  # False for a worker blocked on real I/O (a real port)
+    SIM_BARRIER: ClassVar[bool] = True
+    """False for a worker that blocks in real I/O (a real serial port) rather than on the clock:
+    it then runs as a plain thread, outside the simulated clock's barrier, and must not wait
+    with `sleep_until`/`wait_for` on a simulated clock."""
 
     def __init__(self, name: str, base_id: int) -> None:
         super().__init__(name, base_id)

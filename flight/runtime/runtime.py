@@ -21,6 +21,7 @@ executive (and the worker threads, started after it) run under SCHED_FIFO.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -34,7 +35,7 @@ from flight.runtime.records import Command, EventRecord
 from flight.runtime.registry import Registry
 from flight.runtime.telemetry import ChannelInfo, TelemetryStore
 from flight.runtime.topics import EVENTS
-from hal.clock import Clock, SimClock
+from hal.clock import Clock, SimClock, ThreadClock
 
 DEFAULT_EXECUTIVE_BASE: Final = 0x0100
 DEFAULT_BUS_BASE: Final = 0x0200
@@ -194,12 +195,24 @@ class Runtime:
             self.executive.request_realtime(self.realtime_priority)
         for comp in self.components.values():
             if isinstance(comp, ThreadedComponent):
-                comp.thread = self.clock.start_worker(comp.worker, f"worker-{comp.name}")  # type: ignore[attr-defined]
+                comp.thread = self._start_worker(comp)
         for comp in self.components.values():
             comp.start()
             comp.lifecycle = Lifecycle.RUNNING
         if self.bus._ready:
             self.bus.pump()
+
+    def _start_worker(self, comp: ThreadedComponent) -> threading.Thread:
+        name = f"worker-{comp.name}"
+        if not comp.SIM_BARRIER:  # blocked in real I/O: outside the simulated clock's barrier
+            thread = threading.Thread(target=comp.worker, name=name, daemon=True)
+            thread.start()
+            return thread
+        if not isinstance(self.clock, ThreadClock):
+            raise ConfigError("class", f"{type(comp).__name__} runs a worker thread, which the "
+                                       f"clock {type(self.clock).__name__} cannot host",
+                              component=comp.name)
+        return self.clock.start_worker(comp.worker, name)
 
     def run(self, duration_s: float | None = None, *, speed: float | None = None) -> None:
         if not self._booted:

@@ -8,7 +8,8 @@ running) or START_FAILED; then COMPLETED, or COMPLETION_FAILED with the reason t
 drops to WARNING and an event names the exception. A rejected command executes nothing.
 
 Commands arrive on the `commands` input as packed bytes (a TC packet's data field) or as `Command`
-values; `dispatch()` is the same path called directly.
+values; `dispatch()` is the same path called directly. Every accepted command also goes out on
+`accepted_commands`, as the value it is, so a log of them can be stored and replayed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class CommandDispatcher(Component):
     no_op_event = Event(5, Severity.ACTIVITY_HI, "no-op received", throttle=None)
 
     verification = Output("verification reports (Verification)")
+    accepted_commands = Output("every accepted command (Command), for a command log or replay")
 
     def __init__(self, name: str, base_id: int) -> None:
         super().__init__(name, base_id)
@@ -131,6 +133,7 @@ class CommandDispatcher(Component):
         write(self._accepted_id, _ON_CHANGE, self.accepted_count, now)
         write(self._last_opcode_id, _ON_CHANGE, opcode, now)
         send(_new(Verification, (opcode, seq, _ACCEPTED, _OK, now)))
+        self.accepted_commands.send(msg)
         if self.log_commands:
             self.emit(self.dispatched, entry.name, opcode, seq)
         owner = entry.component

@@ -81,12 +81,14 @@ def test_handler_refusal_and_exception_fail_completion(rt):
 
 
 def test_commands_through_the_bus_and_replay(rt):
+    accepted = collect(rt, "cmd.accepted_commands")
     cmds = [rt.command("ctr.set_count", v, seq=i) for i, v in enumerate((7, 99, 9))]
-    log = [c.pack() for c in cmds]  # a command log is its packed commands
-    for data in log:
-        rt.bus.publish("cmd.commands", data)
+    for c in cmds:
+        rt.bus.publish("cmd.commands", c.pack())
     rt.run(0.1)
-    first = stages(rt)
+    assert accepted == [cmds[0], cmds[2]]  # 99 is out of range: never accepted
+    log = [c.pack() for c in accepted]  # a command log is its packed commands
+    first = [s for s in stages(rt) if s[0] is not Stage.ACCEPTANCE_FAILED]
     n_first = rt.components["ctr"].n
     replay = small_runtime()
     replay.verifications = collect(replay, "cmd.verification")

@@ -269,3 +269,39 @@ def test_worker_threads_hand_over_deterministically_on_the_sim_clock():
     assert echoes[0] == (0.3, ("echo", 3, 0.2))  # ping sent at 0.2, echoed at once, heard at 0.3
     for _ in range(3):
         assert _threaded_run() == heard
+
+
+class RealIo(ThreadedComponent):
+    """A worker blocked in real I/O (here a queue with a real timeout), outside the barrier."""
+
+    SIM_BARRIER = False
+    out = Output()
+
+    def init(self):
+        import queue
+
+        self.port = queue.Queue()
+
+    def worker(self):
+        import queue
+
+        while not self.stopping:
+            try:
+                item = self.port.get(timeout=0.01)
+            except queue.Empty:
+                continue
+            self.out.send(item)
+
+
+def test_a_worker_outside_the_barrier_runs_on_the_sim_clock():
+    rt = Runtime("t", clock=SimClock(), tick_hz=10)
+    io = rt.add(RealIo("io", 0x1000))
+    got = collect(rt, "io.out")
+    rt.boot()
+    assert rt.clock.workers == 0
+    io.port.put(b"frame")
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        rt.run(0.1)
+    rt.shutdown()
+    assert got == [b"frame"] and not io.thread.is_alive()
