@@ -462,9 +462,6 @@ class Component:
         self.health = Health(health)
         self.health_reason = reason
 
-    def qualified(self, item: Channel | Event | Param | CommandSpec) -> str:
-        return f"{self.name}.{item.name}"
-
 
 _RESERVED: Final = frozenset(
     {n for n in vars(Component) if not n.startswith("__")}

@@ -336,10 +336,6 @@ class Deployment:
         return f"{component}.{key}"
 
 
-def load(path: str | os.PathLike[str]) -> Deployment:
-    return Deployment.load(path)
-
-
 def _divisor(v: _Validator, table: Mapping[str, Any], key: str, tick_hz: float) -> int:
     if ("divisor" in table) == ("rate_hz" in table):
         v.fail(key, "give exactly one of divisor and rate_hz")

@@ -178,6 +178,8 @@ class Runtime:
         return registry
 
     def boot(self) -> None:
+        if self._booted:
+            raise RuntimeError(f"runtime {self.name} is already booted")
         self.prepare()
         for phase in ("restore", "init"):
             for comp in self.components.values():

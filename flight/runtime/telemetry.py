@@ -33,7 +33,6 @@ class TelemetryStore:
         self._times: dict[int, float] = {}
         self.info: dict[int, ChannelInfo] = {}
         self.by_name: dict[str, ChannelInfo] = {}
-        self.writes = 0
 
     def register(self, info: ChannelInfo) -> None:
         self.info[info.channel_id] = info

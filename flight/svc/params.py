@@ -159,12 +159,6 @@ class ParameterDatabase(Component):
         self.emit(self.param_set, entry.name, _clip(repr(checked), 64))
         return checked
 
-    def value(self, name: str) -> Any:
-        for entry in self.entries.values():
-            if entry.name == name:
-                return entry.component._param_values[entry.param.id]
-        raise KeyError(f"no parameter named {name!r}")
-
     def _entry(self, param_id: int) -> ParamEntry:
         entry = self.entries.get(param_id)
         if entry is None:

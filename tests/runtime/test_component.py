@@ -96,6 +96,11 @@ def test_on_change_channel_keeps_its_time_while_unchanged():
     rt.clock.advance(1.0)
     c.tlm(c.count, 1)
     assert rt.telemetry.time(0x1001) == 2.0
+    sample = rt.telemetry.sample(0x1001)
+    assert (sample.channel_id, sample.time, sample.value) == (0x1001, 2.0, 1)
+    assert rt.telemetry.info[0x1002].unit == "V"
+    with pytest.raises(KeyError, match="c.nothing"):
+        rt.telemetry.get("c.nothing")
 
 
 class Chatty(Component):
