@@ -31,11 +31,11 @@ _CR: Final = 0x0D
 _LF: Final = 0x0A
 _STAR: Final = 0x2A
 _HEX_DIGITS: Final = b"0123456789ABCDEFabcdef"
-#: For each two-digit checksum field "hh": the XOR of a whole valid line `$body*hh`, that is
-#: int(hh, 16) ^ '$' ^ '*' ^ h ^ h. Folding the line as it stands, delimiters and digits included,
-#: then checks form and value with one dict lookup and no slice of the body.
+#: For each checksum field "*hh": the XOR of a whole valid line `$body*hh`, that is
+#: int(hh, 16) ^ '$' ^ '*' ^ h ^ h. A line's last three octets, looked up here, say whether it
+#: ends in a checksum field and what the XOR of all its octets must be: no slice of the body.
 _LINE_XOR: Final[dict[bytes, int]] = {
-    bytes((h1, h2)): int(bytes((h1, h2)), 16) ^ NMEA_START ^ _STAR ^ h1 ^ h2
+    bytes((_STAR, h1, h2)): int(bytes((h1, h2)), 16) ^ NMEA_START ^ _STAR ^ h1 ^ h2
     for h1 in _HEX_DIGITS
     for h2 in _HEX_DIGITS
 }
@@ -181,7 +181,7 @@ class Framer:
                         i += cut
                         continue
                     self._reject_nmea(nl + 1 - i, oversized=True)
-                elif end - i < 4 or line[-3] != _STAR or line[-2:] not in line_xor:
+                elif (expected := line_xor.get(line[-3:])) is None:
                     c.nmea_no_checksum += 1
                     c.bytes_skipped += nl + 1 - i
                 else:
@@ -193,7 +193,7 @@ class Framer:
                     x ^= x >> 32
                     x ^= x >> 16
                     x ^= x >> 8
-                    if x & 0xFF == line_xor[line[-2:]]:
+                    if x & 0xFF == expected:
                         nmea_frames += 1
                         append(new_nmea(NmeaFrame, (line,)))
                     else:
@@ -266,25 +266,25 @@ class Framer:
         c = self.counters
         append = frames.append
         new_nmea = _new_nmea_frame
+        frame_type = NmeaFrame
         line_xor = _LINE_XOR
         suffix = _suffix_xor(run)
-        good = 0
+        before = len(frames)
         at = 0  # where the line starts in run
         for line in lines:
             size = len(line)
             if size > NMEA_MAX_CHARS:
                 self._reject_nmea(size + 2, oversized=True)
-            elif size < 4 or line[-3] != _STAR or line[-2:] not in line_xor:
+            elif (expected := line_xor.get(line[-3:])) is None:
                 c.nmea_no_checksum += 1
                 c.bytes_skipped += size + 2
-            elif suffix[at] ^ suffix[at + size] == line_xor[line[-2:]]:
-                good += 1
-                append(new_nmea(NmeaFrame, (line,)))
+            elif suffix[at] ^ suffix[at + size] == expected:
+                append(new_nmea(frame_type, (line,)))
             else:
                 c.nmea_bad_checksum += 1
                 c.bytes_skipped += size + 2
             at += size + 2
-        c.nmea_frames += good
+        c.nmea_frames += len(frames) - before
         return last + 2
 
     def flush(self) -> None:

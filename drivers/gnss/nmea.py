@@ -580,10 +580,11 @@ _DISPATCH: Final[dict[bytes, tuple[Callable[[str, bytes], Sentence], str]]] = {
 
 def parse(sentence: bytes) -> Sentence:
     """Decode a checksum-verified sentence (`$...*hh`); raises a `GnssDecodeError` subclass."""
-    entry = _DISPATCH.get(sentence[1:7])
-    if entry is None:
+    try:
+        parser, talker = _DISPATCH[sentence[1:7]]
+    except KeyError:
         return _parse_any_talker(sentence)
-    return entry[0](entry[1], sentence)
+    return parser(talker, sentence)
 
 
 def _parse_any_talker(sentence: bytes) -> Sentence:
