@@ -36,6 +36,7 @@ from flight.runtime.errors import ConfigError, DeclarationError
 from flight.runtime.records import EventRecord, Severity
 from flight.runtime.topics import EVENTS_SUPPRESSED
 from flight.runtime.types import FieldType
+from hal.clock import SimClock
 
 if TYPE_CHECKING:
     from flight.runtime.bus import Overflow, SoftwareBus, Topic
@@ -524,4 +525,7 @@ class ThreadedComponent(Component):
 
     def wait_for(self, predicate: Callable[[], bool], deadline: float | None) -> bool:
         """Block until `predicate()` is true (True) or the clock reaches `deadline` (False)."""
+        if not self.SIM_BARRIER and isinstance(self.clock, SimClock):
+            raise RuntimeError(f"{self.name}: a worker outside the barrier (SIM_BARRIER = False) "
+                               "cannot wait on the simulated clock")
         return self.clock.wait_for(predicate, deadline)  # type: ignore[attr-defined]

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flight.runtime.bus import Overflow, SoftwareBus
 
@@ -88,3 +90,28 @@ def test_unsubscribe_and_depth_validation():
     assert got == []
     with pytest.raises(ValueError):
         bus.subscribe("t", got.append, depth=0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3)), max_size=60),
+       st.lists(st.sampled_from(list(Overflow)), min_size=3, max_size=3),
+       st.lists(st.integers(1, 5), min_size=3, max_size=3))
+def test_every_message_is_delivered_or_counted_lost_in_order(ops, policies, depths):
+    """ops: (subscriber-set selector, pumps after) - publish a numbered message to one of three
+    topics, then maybe pump."""
+    bus = SoftwareBus()
+    got = [[], [], []]
+    subs = [bus.subscribe(f"t{i}", got[i].append, depth=depths[i], policy=policies[i])
+            for i in range(3)]
+    published = [[], [], []]
+    for n, (topic, pump_now) in enumerate(ops):
+        bus.publish(f"t{topic}", n)
+        published[topic].append(n)
+        if pump_now == 0:
+            bus.pump()
+    bus.pump()
+    for i, sub in enumerate(subs):
+        assert got[i] == sorted(got[i])  # publish order is kept
+        assert set(got[i]) <= set(published[i])
+        assert sub.delivered == len(got[i])
+        assert sub.delivered + sub.lost == len(published[i])

@@ -171,3 +171,26 @@ def test_flight_entry_point_and_usage_errors(tmp_path):
     assert _cli_run("--sim", "--bind", "nvm").returncode == 2
     assert _cli_run("--sim", "--duration", "-1").returncode == 2
     assert _cli_run("--sim", "--bind", "radio=/dev/null").returncode == 2
+
+
+def test_real_time_run_stops_cleanly_on_sigterm_and_keeps_its_log(tmp_path):
+    import signal
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flight", "run", "refsat", "--bind", f"nvm={tmp_path}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not any(n.startswith("events.") for n in os.listdir(tmp_path)):
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.05)
+    time.sleep(1.2)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert "executive.stopped" in out and "(real time)" in out
+    from hal.storage import RecordLog, open_storage
+
+    log = RecordLog(open_storage(str(tmp_path)).backend, "events", max_bytes=262144)
+    assert len(log) >= 4  # the boot events, flushed by the event log
