@@ -86,3 +86,28 @@ def test_cadus_over_a_pty_pair(ports: tuple[SerialPort, SerialPort]) -> None:
     assert gnd.driver.stats.crc_failures == 0
     # Paced at 11520 octets/s: ten 1279-octet CADUs take at least (12790 - 256) / 11520 s.
     assert elapsed >= (12790 - 256) / 11520 * 0.95
+
+
+def test_kiss_over_pyserial_loop_url() -> None:
+    """pyserial's loop:// hands back what is written: a station hears its own frames. Its write
+    refuses any data under write_timeout=0 (it models the line time and gives up at once): the
+    driver counts that and carries on; with no write timeout its queue never blocks."""
+    refusing = open_serial("loop://", baudrate=115200, timeout=0, write_timeout=0)
+    try:
+        radio = KissRadio(refusing, MonotonicClock(), KissConfig(local="SAT1", destination="SAT1"))
+        radio.send(b"x")
+        assert radio.poll() == []
+        assert radio.stats.port_errors == 1 and radio.stats.tx_aborted == 1
+    finally:
+        refusing.close()
+    port = open_serial("loop://", baudrate=115200, timeout=0)
+    try:
+        me = Collect(
+            KissRadio(port, MonotonicClock(), KissConfig(local="SAT1", destination="SAT1"))
+        )
+        for i in range(5):
+            me.driver.send(bytes([i]) * 50)
+        pump([me], lambda: len(me.frames) == 5, limit_s=5.0)
+        assert [f.info for f in me.frames] == [bytes([i]) * 50 for i in range(5)]
+    finally:
+        port.close()
