@@ -345,9 +345,12 @@ class Component:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._spec = _collect(cls)
-        declared = {c.name for c in cls._spec.channels.values()} | {
-            e.name for e in cls._spec.events.values()} | {
-            p.name for p in cls._spec.params.values()}
+        spec = cls._spec
+        declared = (
+            {c.name for c in spec.channels.values()} | {e.name for e in spec.events.values()}
+            | {p.name for p in spec.params.values()} | {c.method for c in spec.commands.values()}
+            | set(spec.inputs) | set(spec.outputs)
+        )
         clash = declared & _RESERVED
         if clash:
             raise DeclarationError(

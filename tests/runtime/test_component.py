@@ -155,3 +155,11 @@ def test_declarations_cannot_hide_component_attributes():
     with pytest.raises(DeclarationError, match="faults"):
         class Hiding(Component):
             faults = Channel(1, U32)
+
+
+def test_commands_cannot_replace_lifecycle_hooks():
+    with pytest.raises(DeclarationError, match="stop"):
+        class Stopper(Component):
+            @command(1)
+            def stop(self):
+                pass
