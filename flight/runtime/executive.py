@@ -26,7 +26,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -234,9 +234,6 @@ class Executive(Component):
             tuple(g for _, g in order if k % g.divisor == g.offset) for k in range(length)
         ]
 
-    def due(self, k: int) -> Sequence[RateGroup]:
-        return self._table[k % len(self._table)]
-
     def stop(self) -> None:
         """Ask the executive to stop after the current tick (safe from any thread)."""
         self._stop.set()
@@ -305,9 +302,11 @@ class Executive(Component):
 
     def _skip(self, k: int, missed: int) -> None:
         self.stats.skipped += missed
-        for offset in range(missed):
-            for group in self.due(k + offset):
-                group.skipped(1)
+        last = k + missed - 1
+        for group in self.groups:  # ticks j in [k, last] with j mod divisor == offset
+            due = (last - group.offset) // group.divisor - (k - 1 - group.offset) // group.divisor
+            if due:
+                group.skipped(due)
         self.tlm(self.ticks_skipped, self.stats.skipped)
         self.emit(self.ticks_skipped_event, missed, k)
 

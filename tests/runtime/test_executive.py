@@ -305,3 +305,18 @@ def test_a_worker_outside_the_barrier_runs_on_the_sim_clock():
         rt.run(0.1)
     rt.shutdown()
     assert got == [b"frame"] and not io.thread.is_alive()
+
+
+def test_a_long_stall_counts_the_skipped_cycles_of_each_group():
+    clock = SimClock()
+    rt = Runtime("t", clock=clock, tick_hz=10)
+    rt.add(Slow("slow", 0x1000, clock, 100.0, {0}))
+    rt.add(Recorder("rec", 0x2000, []))
+    rt.add_group(RateGroup("fast", 0x500, divisor=1), ["slow"])
+    rt.add_group(RateGroup("slow5", 0x600, divisor=5, offset=2), ["rec"])
+    rt.run(200.0)
+    # tick 0 ran until t = 100 s: ticks 1..999 were skipped, tick 1000 ran late
+    assert rt.executive.stats.skipped == 999
+    assert rt.groups["fast"].slips == 1000  # the stalled cycle and 999 skipped ones
+    assert rt.groups["slow5"].slips == len([j for j in range(1, 1000) if j % 5 == 2])
+    assert rt.telemetry.get("fast.cycles") == 2000 - 999
