@@ -18,7 +18,18 @@ from typing import TYPE_CHECKING, Any, Final
 import flight
 from flight.runtime.errors import ReasonCode
 from flight.runtime.records import Severity, Stage
-from flight.runtime.types import EnumType, FieldType
+from flight.runtime.types import (
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    EnumType,
+    FieldType,
+)
 
 if TYPE_CHECKING:
     from flight.runtime.runtime import Runtime
@@ -33,6 +44,21 @@ WIRE: Final = {
     "housekeeping": "uint16 structure ID, then the packet's channels in its layout (big-endian)",
     "time": "in the space packet secondary header (CUC), not in the data field",
 }
+
+
+TYPES: Final = {
+    **{t.name: {"kind": "integer", "signed": t.signed, "octets": t.bits // 8,
+                "struct": ">" + t.struct_format, "min": t.min, "max": t.max}
+       for t in (U8, U16, U32, U64, I8, I16, I32, I64)},
+    "F32": {"kind": "float", "octets": 4, "struct": ">f", "standard": "IEEE 754 binary32"},
+    "F64": {"kind": "float", "octets": 8, "struct": ">d", "standard": "IEEE 754 binary64"},
+    "BOOL": {"kind": "bool", "octets": 1, "struct": ">?"},
+    "STRING": {"kind": "text", "encoding": "utf-8", "packet": "max_len octets, NUL-padded"},
+    "ENUM": {"kind": "enum", "packet": "unsigned integer of `bits` bits"},
+    "BYTES": {"kind": "octets", "packet": "not allowed in housekeeping packets"},
+    "SCALAR": {"kind": "any scalar (msgpack)", "packet": "not allowed in housekeeping packets"},
+}
+"""The value types: their housekeeping-packet layout (big-endian) and limits."""
 
 
 def _codes(enum: type[IntEnum]) -> dict[str, int]:
@@ -100,6 +126,7 @@ def build(rt: Runtime) -> dict[str, Any]:
         "wire": WIRE,
     }
     body["enums"] = dict(sorted(enums.items()))
+    body["types"] = TYPES
     body["hash"] = content_hash(body)
     return body
 

@@ -124,6 +124,8 @@ def test_dictionary_is_complete_and_hashed(tmp_path):
     assert prm["default"] == 5.0 and prm["type"]["min"] == -20.0
     assert d["enums"]["HeaterMode"] == {"AUTO": 0, "OFF": 1, "ON": 2}
     assert d["codes"]["stage"]["COMPLETED"] == 7
+    assert d["types"]["I16"] == {"kind": "integer", "signed": True, "octets": 2, "struct": ">h",
+                                 "min": -32768, "max": 32767}
     ids = [c["opcode"] for c in d["commands"]]
     assert len(ids) == len(set(ids))
     d["commands"][0]["opcode"] += 1
