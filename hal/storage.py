@@ -18,8 +18,8 @@ file, rename, fsync the directory, read, list, delete), with nothing durable unt
   deleted when the log outgrows `max_bytes` (the records lost are counted), and a torn record at
   the end of the last segment (power lost mid-append) is detected and skipped on reopening.
 
-`open_storage(url)` picks the backend: a path or ``file:PATH`` is a directory, ``mem://NAME`` a
-process-wide simulated disk called NAME (the same NAME gives the same disk, so a restarted
+`open_storage(url)` picks the backend: a path or ``file:PATH`` is a directory (``~`` expands to
+the home directory), ``mem://NAME`` a process-wide simulated disk called NAME (the same NAME gives the same disk, so a restarted
 runtime in the same process finds what it wrote).
 """
 
@@ -486,4 +486,4 @@ def open_storage(url: str) -> Storage:
             url = url[2:]
     if not url or "://" in url:
         raise ValueError(f"storage URL {url!r}: expected a path, file:PATH or mem://NAME")
-    return Storage(FileBackend(url))
+    return Storage(FileBackend(os.path.expanduser(url)))

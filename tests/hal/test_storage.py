@@ -173,6 +173,8 @@ def test_open_storage_urls(tmp_path):
     assert isinstance(open_storage(str(tmp_path / "a")).backend, FileBackend)
     assert isinstance(open_storage(f"file:{tmp_path}/b").backend, FileBackend)
     assert open_storage("mem://disk1").backend is sim_disk("disk1")
+    home = open_storage("~/.cache").backend
+    assert isinstance(home, FileBackend) and not home.root.startswith("~")
     for bad in ("mem://", "ftp://x", ""):
         with pytest.raises(ValueError):
             open_storage(bad)
