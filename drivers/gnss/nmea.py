@@ -153,32 +153,46 @@ class SatelliteInView(NamedTuple):
 
 class _GsvFields(NamedTuple):
     talker: str
-    sentences: int
-    number: int
-    in_view: int
-    satellite_fields: bytes  # "prn,elev,az,snr,...[,signal]" as sent, each field checked
+    fields: bytes  # after the address, as sent: "4,1,14,01,12,320,,02,...[,signal]", all checked
 
 
 class Gsv(_GsvFields):
-    """Satellites in view; the satellites and the signal ID are converted when read.
+    """Satellites in view, checked when decoded, converted when read.
 
-    GSV is most of a receiver's NMEA (a sentence per four satellites per constellation, every
-    epoch, 72% of a u-blox F9P's) and the fix never uses it, so decoding converts the header and
-    keeps the fields after it as sent. Those are checked when the sentence is decoded, so a bad
-    field is rejected and counted then, as any other; `satellites` and `signal_id` cannot fail
-    afterwards. They convert on every read: keep the result rather than reading it again.
+    GSV is most of a receiver's NMEA (a sentence per four satellites per constellation every
+    epoch: 72% of a u-blox F9P's) and the fix never uses it, so decoding keeps its fields as sent,
+    as pynmea2 keeps every sentence's. Unlike pynmea2 it checks them first: a sentence whose
+    fields would not convert is rejected and counted when it is decoded, like any other, so the
+    properties below cannot fail. Each converts on every read: keep what you read.
     """
 
     __slots__ = ()
 
     @property
+    def sentences(self) -> int:
+        return int(self.fields.split(b",", 1)[0])
+
+    @property
+    def number(self) -> int:
+        return int(self.fields.split(b",", 2)[1])
+
+    @property
+    def in_view(self) -> int:
+        return int(self.fields.split(b",", 3)[2])
+
+    @property
     def satellites(self) -> tuple[SatelliteInView, ...]:
-        return _satellites(self.satellite_fields)
+        return _satellites(_after_header(self.fields))
 
     @property
     def signal_id(self) -> int | None:
         """NMEA 4.10 signal ID: a field after the last complete satellite, if there is one."""
-        return _signal_id(self.satellite_fields)
+        return _signal_id(_after_header(self.fields))
+
+
+def _after_header(fields: bytes) -> bytes:
+    parts = fields.split(b",", 3)
+    return parts[3] if len(parts) == 4 else b""
 
 
 def _satellites(fields: bytes) -> tuple[SatelliteInView, ...]:
@@ -415,24 +429,23 @@ def _parse_gsv(t: str, s: bytes) -> Gsv:
     # s is "$ttGSV,..." or, with no fields at all, "$ttGSV*hh" (an empty body)
     body = s[7:-3]
     if len(s) <= NMEA_MAX_CHARS and not body.translate(None, _DIGITS_AND_COMMA):
-        # every field is empty or a few ASCII digits, which int() takes now and when read
-        try:
-            count, number, in_view, satellite_fields = body.split(b",", 3)
-            return _new(Gsv, (t, int(count), int(number), int(in_view), satellite_fields))
-        except ValueError:
-            pass  # fewer than four fields, or an empty header field: named below
+        # every field is empty or a few ASCII digits, which int() takes when read; the three
+        # header fields must not be empty
+        head = body.split(b",", 3)
+        if len(head) == 4 and head[0] and head[1] and head[2]:
+            return _new(Gsv, (t, body))
     return _parse_gsv_checked(t, s[1:-3].split(b","))
 
 
 def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
-    """Any GSV the fast path does not take (signs, empty header fields, junk): convert it all."""
+    """Any GSV the fast path does not take (signs, spaces, empty header fields, junk)."""
     if len(p) < 4:
         raise NmeaLengthError("GSV", 4, len(p))
     try:
-        satellite_fields = b",".join(p[4:])
-        _satellites(satellite_fields)  # a field int() refuses raises here, never when read
-        _signal_id(satellite_fields)
-        return Gsv(t, int(p[1]), int(p[2]), int(p[3]), satellite_fields)
+        gsv = Gsv(t, b",".join(p[1:]))
+        # read every property once: a field int() refuses raises now, never when read later
+        _ = gsv.sentences, gsv.number, gsv.in_view, gsv.satellites, gsv.signal_id
+        return gsv
     except (ValueError, OverflowError):
         _diagnose("GSV", p, {i: _i for i in range(1, len(p))})
         raise
