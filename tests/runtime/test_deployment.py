@@ -3,6 +3,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flight.runtime.deployment import Deployment, DeploymentError
 from flight.runtime.records import Stage
@@ -180,3 +182,27 @@ def test_flight_exits_2_on_a_bad_deployment(tmp_path):
                                 text=True, timeout=60)
         assert result.returncode == 2, result.stderr
         assert f"{path}: components[2].base_id: duplicate" in result.stderr
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(-10, 1e4),
+                     st.text(max_size=12), st.sampled_from([
+                         "flight.svc.dispatcher:CommandDispatcher", "tests.runtime.helpers:Counter",
+                         "cmd", "ctr", "ctr.out", "ctr.inbox", "drop_oldest", "mem://fuzz"]))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.sampled_from(["name", "class", "base_id", "divisor", "rate_hz", "offset",
+                                     "members", "from", "to", "depth", "policy", "tick_hz",
+                                     "hardware", "seed", "nvm", "x"]), inner, max_size=6)),
+    max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["deployment", "simulation", "hardware", "components",
+                                        "rate_groups", "connections", "extra"]), _values,
+                       max_size=6))
+def test_arbitrary_deployment_data_is_accepted_or_rejected_with_a_key(data):
+    data.setdefault("deployment", {"name": "fuzz", "tick_hz": 10})  # mostly reach the rest
+    try:
+        Deployment.parse(data, "fuzz.toml").build(clock=SimClock())
+    except DeploymentError as exc:
+        assert exc.path == "fuzz.toml" and exc.key and exc.detail
