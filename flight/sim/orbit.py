@@ -171,6 +171,13 @@ class Orbit:
             raise PropagationError(error, SGP4_ERRORS.get(error, "unknown"), minutes)
         return (r[0], r[1], r[2]), (v[0], v[1], v[2])
 
+    def ecef_jd(self, jd: float, fraction: float, dut1_s: float = 0.0) -> tuple[Vec3, Vec3]:
+        """Earth-fixed position (m) and velocity (m/s) only: the fast path for pass searches."""
+        r, v = self.teme(jd, fraction)
+        re, ve = frames.teme_to_ecef(r, v, frames.gmst_rad(jd, fraction + dut1_s / SECONDS_PER_DAY))
+        return ((re[0] * 1000.0, re[1] * 1000.0, re[2] * 1000.0),
+                (ve[0] * 1000.0, ve[1] * 1000.0, ve[2] * 1000.0))
+
     def state_jd(self, jd: float, fraction: float, dut1_s: float = 0.0) -> OrbitState:
         r, v = self.teme(jd, fraction)
         gmst = frames.gmst_rad(jd, fraction + dut1_s / SECONDS_PER_DAY)
