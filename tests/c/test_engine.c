@@ -504,6 +504,10 @@ static const char *architecture(void)
     return "aarch64";
 #elif defined(__x86_64__)
     return "x86_64";
+#elif defined(__arm__)
+    return "32-bit ARM";
+#elif defined(__s390x__)
+    return "s390x";
 #else
     return "another architecture";
 #endif
