@@ -256,6 +256,8 @@ Sentence = Gga | Rmc | Gsa | Gsv | Gns | Zda | Vtg | Gll
 
 
 _DIGITS_AND_COMMA: Final = b"0123456789,"
+_TWO_ZEROS: Final = ord("0") * 11  # "dd" as two ASCII codes a, b: the number is a * 10 + b - this
+_HEMISPHERE_SIGN: Final = {b"N": 1.0, b"E": 1.0, b"S": -1.0, b"W": -1.0}
 _new: Final = tuple.__new__  # builds a NamedTuple from a tuple without its Python-level __new__
 
 
@@ -271,10 +273,12 @@ def _tod(v: bytes) -> float | None:
     """hhmmss[.sss] to seconds of day."""
     if not v:
         return None
-    h = int(v[0:2])
-    m = int(v[2:4])
+    if len(v) < 6 or not v[:6].isdigit():
+        raise ValueError("not a time of day")
+    h = v[0] * 10 + v[1] - _TWO_ZEROS  # ASCII digits, checked above
+    m = v[2] * 10 + v[3] - _TWO_ZEROS
     s = float(v[4:])
-    if h > 23 or m > 59 or s >= 61.0 or len(v) < 6 or not v[:6].isdigit():
+    if h > 23 or m > 59 or s >= 61.0:
         raise ValueError("not a time of day")
     return h * 3600 + m * 60 + s
 
@@ -284,16 +288,13 @@ def _coord(v: bytes, hemi: bytes) -> float | None:
     if not v or not hemi:
         return None
     x = float(v)
-    deg = int(x) // 100
-    minutes = x - deg * 100
-    if minutes >= 60.0 or x < 0.0:
+    deg, minutes = divmod(x, 100.0)  # both exact for the finite x >= 0 accepted below
+    if not (minutes < 60.0 and x >= 0.0):  # also false for NaN and infinity
         raise ValueError("minutes out of range")
-    value = deg + minutes / 60.0
-    if hemi == b"S" or hemi == b"W":
-        return -value
-    if hemi == b"N" or hemi == b"E":
-        return value
-    raise ValueError("hemisphere is not N/S/E/W")
+    sign = _HEMISPHERE_SIGN.get(hemi)
+    if sign is None:
+        raise ValueError("hemisphere is not N/S/E/W")
+    return sign * (deg + minutes / 60.0)
 
 
 def _ddmmyy(v: bytes) -> dt.date | None:
