@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flight.cfdp import (
@@ -22,7 +23,8 @@ SAT = 2
 
 @dataclass
 class Link:
-    """PDUs in flight in one direction; `loss` drops each with that probability (seeded)."""
+    """PDUs in flight in one direction; `loss` drops each with that probability (seeded),
+    `drop_if(pdu)` drops chosen ones, `alter(pdu)` rewrites them in flight."""
 
     loss: float = 0.0
     seed: int = 0
@@ -30,15 +32,18 @@ class Link:
     dropped: int = 0
     carried: int = 0
     up: bool = True
+    drop_if: Callable[[bytes], bool] | None = None
+    alter: Callable[[bytes], bytes] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
     def send(self, _remote: int, pdu: bytes) -> None:
-        if not self.up or (self.loss and self.rng.random() < self.loss):
+        if (not self.up or (self.loss and self.rng.random() < self.loss)
+                or (self.drop_if is not None and self.drop_if(pdu))):
             self.dropped += 1
             return
-        self.queue.append(pdu)
+        self.queue.append(pdu if self.alter is None else self.alter(pdu))
 
     def deliver(self, entity: CfdpEntity) -> int:
         n = 0
@@ -63,13 +68,17 @@ class Pair:
     ground_events: list[Indication]
     sat_events: list[Indication]
 
+    def step(self, budget: int | None = None) -> int:
+        """One round: both entities tick, then the PDUs in flight are delivered."""
+        moved = self.ground.tick(budget) + self.sat.tick(budget)
+        return moved + self.to_sat.deliver(self.sat) + self.to_ground.deliver(self.ground)
+
     def run(self, *, step_s: float = 0.5, max_steps: int = 100_000,
             budget: int | None = None) -> int:
-        """Tick and deliver until both entities are idle and nothing is in flight; returns the
-        number of steps. Time advances by `step_s` whenever a step moved nothing."""
+        """Step until both entities are idle and nothing is in flight; returns the number of
+        steps. Time advances by `step_s` whenever a step moved nothing."""
         for steps in range(max_steps):
-            moved = self.ground.tick(budget) + self.sat.tick(budget)
-            moved += self.to_sat.deliver(self.sat) + self.to_ground.deliver(self.ground)
+            moved = self.step(budget)
             if self.ground.idle and self.sat.idle and not self.to_sat.queue \
                     and not self.to_ground.queue:
                 return steps
@@ -78,8 +87,14 @@ class Pair:
         raise AssertionError(f"no conclusion after {max_steps} steps: "
                              f"{self.ground.transfers()} {self.sat.transfers()}")
 
-    def finished(self, events: list[Indication]) -> list[Indication]:
-        return [e for e in events if e.kind == IndicationKind.TRANSACTION_FINISHED]
+    @staticmethod
+    def of_kind(events: list[Indication], kind: IndicationKind) -> list[Indication]:
+        return [e for e in events if e.kind == kind]
+
+    def outcome(self, events: list[Indication]) -> Indication:
+        """The one Transaction-Finished indication in `events`."""
+        (done,) = self.of_kind(events, IndicationKind.TRANSACTION_FINISHED)
+        return done
 
 
 def make_pair(*, loss: float = 0.0, seed: int = 0, remote: dict | None = None,
