@@ -191,7 +191,8 @@ class _Power:
 
 class GnssReceiver:
     """The receiver on the satellite whose orbit is `orbit`; `t` is simulated seconds of
-    `timebase`. It is powered on at `power_on_at` (default: the time base's t0, cold)."""
+    `timebase`. It is switched on at `power_on_at` (default: the time base's t0; a cold start);
+    `power_off(t0)` right after construction gives a receiver that starts unpowered."""
 
     def __init__(self, orbit: Orbit, timebase: TimeBase, config: GnssConfig | None = None, *,
                  seed: int = 0, power_on_at: float | None = None) -> None:
@@ -210,8 +211,12 @@ class GnssReceiver:
         self._error: list[float] | None = None
         self._pending: list[GnssOutput] = []
         self._input = bytearray()
-        self._power = _Power(None)
-        self.power_on(timebase.t0 if power_on_at is None else power_on_at)
+        on_at = timebase.t0 if power_on_at is None else power_on_at
+        if on_at < timebase.t0:
+            raise SimError(f"GNSS power-on at {on_at} s is before the run starts at "
+                           f"{timebase.t0} s")
+        self._power = _Power(on_at, on_at + self.config.cold_start_s)
+        self._next_k = self._first_epoch_at_or_after(on_at)
 
     # --- commands ---------------------------------------------------------------------------
 

@@ -176,6 +176,10 @@ def test_scheduled_outage_and_power_cycle(orbit: Orbit, timebase: TimeBase) -> N
     assert not back[0].time_valid and back[-1].fix  # a cold start again
     with pytest.raises(SimError, match="empty"):
         rx.add_outage(5.0, 5.0)
+    late = GnssReceiver(orbit, timebase, FAST, power_on_at=30.0)
+    assert _run(late, 29) == [] and _run(late, 2, start=29.0)[0].epoch.t >= 30.0
+    with pytest.raises(SimError, match="before the run"):
+        GnssReceiver(orbit, timebase, FAST, power_on_at=-1.0)
 
 
 def test_cocom_limits_blank_the_fix_in_orbit(orbit: Orbit, timebase: TimeBase) -> None:
