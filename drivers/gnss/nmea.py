@@ -448,7 +448,7 @@ def _parse_gsv_checked(t: str, p: list[bytes]) -> Gsv:
         _ = gsv.sentences, gsv.number, gsv.in_view, gsv.satellites, gsv.signal_id
         return gsv
     except (ValueError, OverflowError):
-        _diagnose("GSV", p, {i: _i for i in range(1, len(p))})
+        _diagnose("GSV", p, {1: int, 2: int, 3: int} | {i: _i for i in range(4, len(p))})
         raise
 
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from pathlib import Path
 
 import pynmea2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.gnss import nmea
-from drivers.gnss.errors import NmeaFieldError, NmeaLengthError
+from drivers.gnss.errors import GnssDecodeError, NmeaFieldError, NmeaLengthError
+from drivers.gnss.framer import Framer, NmeaFrame
 from drivers.gnss.nmea import Constellation
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "gnss"
 
 
 def sentence(address: str, *fields: str) -> bytes:
@@ -72,6 +79,77 @@ def test_gsv_satellites_and_signal_id() -> None:
     assert (s.sentences, s.number, s.in_view, s.signal_id) == (2, 2, 7, 7)
     assert [v.prn for v in s.satellites] == [27, 30, 5]
     assert s.satellites[0].snr_dbhz is None and s.satellites[2].snr_dbhz == 41
+
+
+def test_gsv_is_checked_when_decoded_and_converted_when_read() -> None:
+    s = nmea.parse(b"$GPGSV,3,3,10,71,23,216,,72,43,277,,0*7E")
+    assert isinstance(s, nmea.Gsv) and s.fields == b"3,3,10,71,23,216,,72,43,277,,0"
+    assert s.satellites == (
+        nmea.SatelliteInView(71, 23, 216, None),
+        nmea.SatelliteInView(72, 43, 277, None),
+    )
+    assert s.signal_id == 0
+    # a bad satellite field is rejected when the sentence is decoded, not when it is read
+    with pytest.raises(NmeaFieldError) as info:
+        nmea.parse(
+            sentence("GPGSV", "1", "1", "02", "07", "4x", "033", "", "09", "12", "147", "44")
+        )
+    assert info.value.sentence == "GSV" and info.value.index == 5
+    with pytest.raises(NmeaFieldError) as info:
+        nmea.parse(sentence("GPGSV", "1", "", "02", "07", "40", "033", ""))
+    assert info.value.index == 2
+    # what the fast check leaves to int() (a sign, a space) is still decoded
+    signed = nmea.parse(sentence("GPGSV", "1", "1", " 1", "07", "-3", "033", "+5"))
+    assert signed.in_view == 1 and signed.satellites == (nmea.SatelliteInView(7, -3, 33, 5),)
+    header_only = nmea.parse(sentence("GLGSV", "1", "1", "00"))
+    assert header_only.satellites == () and header_only.signal_id is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["", "0", "1", "07", "12", "359", "-3", "+4", " 5", "x", "1_0", "99999"]),
+        max_size=22,
+    )
+)
+def test_an_accepted_gsv_reads_without_error(fields: list[str]) -> None:
+    try:
+        s = nmea.parse(sentence("GAGSV", *fields))
+    except GnssDecodeError:
+        return
+    assert isinstance(s, nmea.Gsv)
+    values = (s.sentences, s.number, s.in_view, s.satellites, s.signal_id)
+    assert all(isinstance(v, int) for v in values[:3])
+
+
+def test_gsv_of_every_capture_agrees_with_pynmea2() -> None:
+    """pynmea2 knows four satellite blocks and no NMEA 4.10 signal ID: compare whole blocks."""
+    compared = 0
+    for capture in sorted(DATA.glob("*.log")):
+        for frame in Framer().feed(capture.read_bytes()):
+            if not isinstance(frame, NmeaFrame) or frame.sentence[3:6] != b"GSV":
+                continue
+            ours = nmea.parse(frame.sentence)
+            theirs = pynmea2.parse(frame.sentence.decode(), check=True)
+            assert isinstance(ours, nmea.Gsv)
+            header = (int(theirs.num_messages), int(theirs.msg_num), int(theirs.num_sv_in_view))
+            assert (ours.sentences, ours.number, ours.in_view) == header
+            blocks = (len(theirs.data) - 3) // 4
+            expected = [
+                nmea.SatelliteInView(
+                    *(
+                        int(v) if v else None
+                        for v in theirs.data[3 + 4 * k : 7 + 4 * k]  # prn, elevation, azimuth, snr
+                    )
+                )
+                for k in range(blocks)
+                if theirs.data[3 + 4 * k]
+            ]
+            assert list(ours.satellites) == expected, frame.sentence
+            last = theirs.data[-1] if (len(theirs.data) - 3) % 4 == 1 else ""
+            assert ours.signal_id == (int(last) if last else None)
+            compared += 1
+    assert compared > 3000
 
 
 def test_gns_zda_vtg_gll() -> None:
@@ -151,6 +229,19 @@ def test_bad_field_is_named() -> None:
         nmea.parse(sentence("GPZDA", "120000", "31", "02", "2022", "00", "00"))
 
 
+def test_coordinates_that_are_not_finite_or_negative_are_rejected() -> None:
+    for lat in ("nan", "inf", "-4807.038", "4867.5"):
+        with pytest.raises(NmeaFieldError) as info:
+            nmea.parse(sentence("GPGLL", lat, "N", "01131.000", "E", "120000", "A", "A"))
+        assert info.value.index == 1
+    with pytest.raises(NmeaFieldError) as info:
+        nmea.parse(sentence("GPGLL", "4807.038", "X", "01131.000", "E", "120000", "A", "A"))
+    assert info.value.index == 1
+    south_west = nmea.parse(sentence("GPGLL", "0000.000", "S", "00030.000", "W", "120000", "A"))
+    assert isinstance(south_west, nmea.Gll)
+    assert math.copysign(1.0, south_west.lat_deg) == -1.0 and south_west.lon_deg == -0.5
+
+
 def test_short_sentence_and_unsupported_type() -> None:
     with pytest.raises(NmeaLengthError) as info:
         nmea.parse(sentence("GPGGA", "003956.00"))
@@ -159,6 +250,10 @@ def test_short_sentence_and_unsupported_type() -> None:
         nmea.parse(sentence("PGRME", "15.0", "M"))
     with pytest.raises(nmea.UnsupportedSentence):
         nmea.parse(sentence("GPTXT", "01", "01", "01", "hello"))
+    with pytest.raises(nmea.UnsupportedSentence):  # a non-ASCII talker, outside the framer
+        nmea.parse(b"$\xff\xfeGGA,,,,,,0,,,,M,,M,,*00")
+    other_talker = nmea.parse(sentence("XXVTG", "054.7", "T", "", "M", "", "N", "", "K"))
+    assert isinstance(other_talker, nmea.Vtg) and other_talker.talker == "XX"
 
 
 # ---------------------------------------------------------------- interop with pynmea2
