@@ -63,7 +63,11 @@ class LinkBudget:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 raise SimError(f"link budget: {name} = {value!r} must be a positive number")
-        object.__setattr__(self, "modulation", Modulation(self.modulation))
+        try:
+            object.__setattr__(self, "modulation", Modulation(self.modulation))
+        except ValueError:
+            raise SimError(f"link budget: modulation {self.modulation!r} is not one of "
+                           f"{', '.join(m.value for m in Modulation)}") from None
 
     @property
     def eirp_dbw(self) -> float:

@@ -29,6 +29,7 @@ from sgp4.exporter import export_tle
 from flight.sim import frames
 from flight.sim.errors import PropagationError, SimError, TleError
 from flight.sim.frames import Geodetic, Vec3
+from flight.sim.sun import sun_position
 from flight.sim.timebase import SECONDS_PER_DAY, as_utc, julian_date
 
 DEFAULT_TLE_NAME: Final = "STORK-1"
@@ -128,8 +129,6 @@ class Orbit:
         """A circular sun-synchronous orbit: the inclination that makes J2 turn the node 360 deg
         per tropical year at this altitude, and the node placed at local time `ltan_hours`
         (apparent solar time, from the Sun's right ascension at `epoch`) on the ascending pass."""
-        from flight.sim.sun import sun_position
-
         if not 150.0 <= altitude_km <= 6000.0:
             raise SimError(f"altitude {altitude_km} km is outside the 150-6000 km SSO range")
         if not 0.0 <= ltan_hours < 24.0:

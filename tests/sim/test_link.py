@@ -64,7 +64,7 @@ def test_default_downlink_is_marginal_only_near_the_horizon() -> None:
 def test_bad_budget_rejected() -> None:
     with pytest.raises(SimError, match="tx_power_w"):
         LinkBudget(tx_power_w=0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(SimError, match="modulation 'qam'"):
         LinkBudget(modulation="qam")  # type: ignore[arg-type]
 
 
