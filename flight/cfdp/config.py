@@ -70,7 +70,8 @@ class LocalEntityConfig:
         default_factory=lambda: DEFAULT_FAULT_HANDLERS
     )
     file_segment_indications: bool = False  # one indication per file data PDU received
-    history_size: int = 256  # finished transactions remembered (late PDUs, status queries)
+    history_size: int = 256  # finished transactions remembered (status queries, late PDUs)
+    late_pdu_guard_s: float = 600.0  # PDUs of a transaction finished this recently are late copies
     max_file_octets: int = 1 << 32  # received data beyond this is refused (file size error)
 
     def __post_init__(self) -> None:

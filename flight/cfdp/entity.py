@@ -12,9 +12,11 @@ Files go through a `Filestore`; time comes from the injected `Clock` (`hal.clock
 A PDU is routed by its direction bit: toward the receiver, it belongs to a transaction this
 entity receives (keyed by source entity ID and sequence number, started by Metadata, or in class 2
 by file data or EOF when the Metadata was lost); toward the sender, to a transaction this entity
-sends. Finished transactions are remembered (`history_size`) so that late repeats are answered
-(an EOF or Finished whose ACK was lost is acknowledged again, with status TERMINATED) and never
-start a new transaction.
+sends. Finished transactions are remembered (`history_size` of them) so that late repeats are
+answered (an EOF or Finished whose ACK was lost is acknowledged again, with status TERMINATED)
+and, for `late_pdu_guard_s`, never start a new transaction. After that a PDU with the same
+sequence number starts a new one (a remote entity that lost its counter in a reset); keep the
+counter across resets (`first_seq_num`) all the same.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class CfdpEntity:
         self._next_seq = config.first_seq_num
         self._senders: dict[int, SendTransaction] = {}
         self._receivers: dict[tuple[int, int], ReceiveTransaction] = {}
-        self._history: OrderedDict[tuple[Role, int, int], TransferStatus] = OrderedDict()
+        # Finished transactions: final status and when they finished.
+        self._history: OrderedDict[tuple[Role, int, int], tuple[TransferStatus, float]] = \
+            OrderedDict()
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -123,22 +127,23 @@ class CfdpEntity:
         if seq in self._senders:
             raise CfdpRequestError(f"transaction sequence number {seq} is still in use")
         file = self.filestore.open_read(source_file)
+        size = file.size
+        file.close()
         header = PduHeader(
             Direction.TOWARD_RECEIVER, mode, local.entity_id, seq, destination,
             max(local.entity_id_length, octets_for(local.entity_id), octets_for(destination)),
-            local.seq_num_length, remote.crc_on_pdus, file.size > SMALL_FILE_LIMIT,
+            local.seq_num_length, remote.crc_on_pdus, size > SMALL_FILE_LIMIT,
         )
         overhead = header.octets + header.fss_octets + (CRC_OCTETS if header.crc else 0)
         segment = min(remote.max_file_segment_octets, remote.max_pdu_octets - overhead)
         if segment < 1:
-            file.close()
             raise CfdpRequestError(
                 f"max_pdu_octets {remote.max_pdu_octets} leaves no room for file data "
                 f"after {overhead} octets of header")
         self._next_seq = (seq + 1) % (1 << (8 * local.seq_num_length))
         tid = TransactionId(local.entity_id, seq)
         closure = remote.closure_requested if closure_requested is None else closure_requested
-        tx = SendTransaction(self, tid, remote, header, file, segment, source_file,
+        tx = SendTransaction(self, tid, remote, header, size, segment, source_file,
                              destination_file, ctype, closure, options)
         self._senders[seq] = tx
         self.counters.transactions_sent += 1
@@ -189,7 +194,7 @@ class CfdpEntity:
         done = self._history.get((role, tid.source_entity_id, tid.seq_num))
         if done is None:
             raise UnknownTransactionError(tid)
-        return done
+        return done[0]
 
     def transfers(self) -> list[TransferStatus]:
         """Status of every active transaction (for telemetry)."""
@@ -197,7 +202,7 @@ class CfdpEntity:
 
     def history(self) -> list[TransferStatus]:
         """Final status of the remembered finished transactions, oldest first."""
-        return list(self._history.values())
+        return [status for status, _ in self._history.values()]
 
     @property
     def idle(self) -> bool:
@@ -259,7 +264,7 @@ class CfdpEntity:
         counters = self.counters
         acknowledged = header.transmission_mode == TransmissionMode.ACKNOWLEDGED
         reply = header.toward(Direction.TOWARD_SENDER)
-        if (Role.RECEIVER, *key) in self._history:
+        if self._recently_finished((Role.RECEIVER, *key), now):
             if isinstance(pdu, EofPdu) and acknowledged:
                 self.emit(remote.entity_id, AckPdu(reply, DirectiveCode.EOF, pdu.condition_code,
                                                    TransactionStatus.TERMINATED).pack())
@@ -292,9 +297,9 @@ class CfdpEntity:
             return
         tx = self._senders.get(header.transaction_seq_num)
         if tx is None or tx.remote.entity_id != header.destination_entity_id:
-            done = self._history.get(
-                (Role.SENDER, header.source_entity_id, header.transaction_seq_num))
-            if (done is not None and isinstance(pdu, FinishedPdu)
+            done = self._recently_finished(
+                (Role.SENDER, header.source_entity_id, header.transaction_seq_num), now)
+            if (done and isinstance(pdu, FinishedPdu)
                     and header.transmission_mode == TransmissionMode.ACKNOWLEDGED):
                 self.emit(header.destination_entity_id, AckPdu(
                     header.toward(Direction.TOWARD_RECEIVER), DirectiveCode.FINISHED,
@@ -322,10 +327,16 @@ class CfdpEntity:
             self._receivers.pop((tx.tid.source_entity_id, tx.tid.seq_num), None)
         if self.config.history_size:
             key = (tx.role, tx.tid.source_entity_id, tx.tid.seq_num)
-            self._history[key] = tx.status()
+            self._history[key] = (tx.status(), self.clock.monotonic())
             self._history.move_to_end(key)
             while len(self._history) > self.config.history_size:
                 self._history.popitem(last=False)
+
+    def _recently_finished(self, key: tuple[Role, int, int], now: float) -> bool:
+        """True if the transaction finished less than `late_pdu_guard_s` ago: its PDUs still
+        around are late copies, not a new transaction reusing the sequence number."""
+        done = self._history.get(key)
+        return done is not None and now - done[1] < self.config.late_pdu_guard_s
 
     def _active(self) -> list[Transaction]:
         return [*self._senders.values(), *self._receivers.values()]

@@ -7,7 +7,8 @@ closure was requested. NAKs are served in every phase of a class 2 transaction: 
 spans join a retransmission queue that `tick` empties before it sends new data.
 
 The checksum is computed while the file is read for its first pass, in order, so the EOF costs no
-second reading of the file.
+second reading of the file. The file is opened when its first segment is due, not at the put, so a
+long queue of transactions does not hold a long list of open files.
 """
 
 from __future__ import annotations
@@ -50,15 +51,15 @@ class SendTransaction(Transaction):
 
     def __init__(
         self, entity: CfdpEntity, tid: TransactionId, remote: RemoteEntityConfig,
-        header: PduHeader, file: ReadFile, segment_octets: int, source_file: str,
+        header: PduHeader, size: int, segment_octets: int, source_file: str,
         destination_file: str, checksum_type: ChecksumType, closure_requested: bool,
         options: tuple[Tlv, ...],
     ) -> None:
         self.ack_timer = Timer()
         self.inactivity = Timer()
         super().__init__(entity, tid, remote, header, (self.ack_timer, self.inactivity))
-        self.file = file
-        self.size = file.size
+        self.file: ReadFile | None = None
+        self.size = size
         self.segment_octets = segment_octets
         self.framer = FileDataFramer(header)
         self.source_file = source_file
@@ -131,6 +132,8 @@ class SendTransaction(Transaction):
 
     def _read(self, offset: int, length: int, now: float) -> bytes | None:
         try:
+            if self.file is None:
+                self.file = self.entity.filestore.open_read(self.source_file)
             data = self.file.read(offset, length)
         except OSError:
             data = b""
@@ -273,7 +276,9 @@ class SendTransaction(Transaction):
             self.ack_timer.start(now, self.remote.ack_timer_s)
 
     def release(self, keep_file: bool) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
     def finish(self) -> None:
         self.release(keep_file=True)

@@ -185,6 +185,39 @@ def test_late_copies_never_start_a_new_transaction() -> None:
     assert pair.ground.counters.transactions_received == 1
 
 
+def test_a_reused_sequence_number_starts_a_new_transaction_after_the_guard() -> None:
+    pair = make_pair(ground_local=dict(late_pdu_guard_s=100.0))
+    first, second = os.urandom(3000), os.urandom(2000)
+    downlink(pair, first)
+    pair.run()
+
+    def reset_satellite() -> None:  # a new entity: its transaction counter starts again at 0
+        pair.sat = type(pair.sat)(pair.sat.config, pair.sat.remotes.values(), pair.sat_files,
+                                  pair.clock, pair.to_ground.send, pair.sat_events.append)
+
+    reset_satellite()
+    pair.sat_files.files["img/a.raw"] = second
+    assert pair.sat.put(GROUND, "img/a.raw", "down/a.raw", transmission_mode=UNACKED).seq_num == 0
+    pair.run()
+    assert pair.ground_files.files["down/a.raw"] == first  # within the guard: taken for late copies
+    assert pair.ground.counters.transactions_received == 1
+    pair.clock.advance(100.0)
+    reset_satellite()
+    pair.sat.put(GROUND, "img/a.raw", "down/a.raw", transmission_mode=UNACKED)
+    pair.run()
+    assert pair.ground_files.files["down/a.raw"] == second
+    assert pair.ground.counters.transactions_received == 2
+
+
+def test_source_file_removed_after_the_put() -> None:
+    pair = make_pair()
+    downlink(pair, os.urandom(3000))
+    del pair.sat_files.files["img/a.raw"]  # the file is opened when its first segment is due
+    pair.run()
+    assert pair.sat.counters.faults[ConditionCode.FILESTORE_REJECTION] == 1
+    assert pair.outcome(pair.sat_events).condition_code == ConditionCode.FILESTORE_REJECTION
+
+
 def test_file_data_budget_paces_the_sender() -> None:
     pair = make_pair()
     data = os.urandom(20 * 1024)
