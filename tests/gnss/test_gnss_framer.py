@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.gnss import nmea, ubx
 from drivers.gnss.framer import (
@@ -131,3 +133,63 @@ def test_every_input_octet_is_accounted_for() -> None:
     c = framer.counters
     assert c.bytes_in == len(data)
     assert framed + c.bytes_skipped + 2 == len(data)  # the leading CR LF is a line terminator
+
+
+# ---------------------------------------------------------------- runs of lines framed at once
+
+#: Pieces a stream is made of: good and bad sentences with CR LF, and everything that must take a
+#: read off the all-at-once path for plain runs of sentences (LF alone, binary, a '$' inside).
+GOOD_GSV = b"$GPGSV,4,1,14,01,12,320,,02,57,292,35,03,41,096,29,04,02,159,*7C"
+PIECES = [
+    GGA,
+    GOOD_GSV + b"\r\n",
+    GOOD_GSV[:-1] + b"D\r\n",  # wrong checksum
+    GOOD_GSV[:-3] + b"\r\n",  # no checksum
+    b"$GPTXT," + b"x" * NMEA_MAX_CHARS + b"*00\r\n",  # oversized
+    b"$*\r\n",
+    b"$\r\n",
+    b"\r\n",
+    GOOD_GSV + b"\n",  # LF alone
+    GOOD_GSV + b"\r\r\n",
+    b"$GP$GSV\r\n",
+    ACK,
+    b"\xff",
+    b"noise",
+]
+
+
+class LineByLine(Framer):
+    """The framer with its all-at-once path for runs of plain lines switched off."""
+
+    def _run_of_lines(self, data: bytes, start: int, stop: int, frames: list) -> int:
+        return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(PIECES), max_size=30),
+    st.lists(st.integers(1, 400), max_size=4),
+)
+def test_runs_framed_at_once_come_out_as_line_by_line(
+    pieces: list[bytes], sizes: list[int]
+) -> None:
+    data = b"".join(pieces)
+    outcomes = []
+    for framer in (Framer(), LineByLine()):
+        frames, start = [], 0
+        for size in [*sizes, len(data)]:
+            frames += framer.feed(data[start : start + size])
+            start += size
+        framer.flush()
+        outcomes.append((frames, framer.counters))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_run_checks_every_sentence_of_it() -> None:
+    lines = [GOOD_GSV + b"\r\n"] * 50
+    lines[17] = GOOD_GSV[:-1] + b"D\r\n"
+    lines[33] = GOOD_GSV.replace(b",35,", b",36,") + b"\r\n"  # a changed field, same checksum
+    frames, framer = frames_of(b"".join(lines))
+    assert frames == [NmeaFrame(GOOD_GSV)] * 48
+    assert framer.counters.nmea_bad_checksum == 2 and framer.counters.nmea_frames == 48
+    assert framer.counters.bytes_skipped == 2 * len(lines[0])
