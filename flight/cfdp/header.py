@@ -160,7 +160,7 @@ def unpack_header(data: bytes) -> tuple[PduHeader, PduType, bool, int, int]:
         computed = crc16(data[:end])
         if received != computed:
             raise PduCrcError(received, computed)
-    key = data[:1] + data[3:start]
+    key = bytes(data[3:start]) + bytes((first,))
     header = _DECODED.get(key)
     if header is None:
         header = _decode_header(data, first, third, e, s, start, crc)

@@ -132,7 +132,8 @@ def test_round_trip(h, make) -> None:
     raw = pdu.pack()
     assert decode_pdu(raw) == pdu
     assert type(pdu).unpack(raw) == pdu
-    assert decode_pdu(bytes(bytearray(raw))) == pdu
+    assert decode_pdu(bytearray(raw)) == pdu
+    assert decode_pdu(memoryview(raw)) == pdu
 
 
 def test_framer_matches_file_data_pack() -> None:
