@@ -152,7 +152,7 @@ class ReceiveTransaction(Transaction):
             elif self.metadata is None and not self.metadata_nakked and self.remote.immediate_nak:
                 self.metadata_nakked = True
                 self._send_naks(0, end, [(0, 0)])
-            if fresh and offset < before and self.nak_timer.running:
+            if fresh and self.nak_timer.running:
                 self.nak_count = 0  # missing data arrived: the NAK procedure is making progress
         if self.entity.config.file_segment_indications:
             self.indicate(IndicationKind.FILE_SEGMENT_RECV, offset=offset, length=len(data),
