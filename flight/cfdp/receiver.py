@@ -101,6 +101,15 @@ class ReceiveTransaction(Transaction):
     def progress(self) -> int:
         return self.end
 
+    def _size_limit(self) -> int:
+        """No data beyond this: the EOF's file size, else the Metadata's (0 there means a file of
+        unbounded size), else the entity's `max_file_octets`."""
+        if self.eof is not None:
+            return self.eof.file_size
+        if self.metadata is not None and self.metadata.file_size:
+            return self.metadata.file_size
+        return self.entity.config.max_file_octets
+
     # --- input --------------------------------------------------------------------------------
 
     def on_pdu(self, pdu: Pdu, now: float) -> None:
@@ -128,8 +137,7 @@ class ReceiveTransaction(Transaction):
         offset, data = pdu.offset, pdu.data
         end = offset + len(data)
         counters.file_data_octets_received += len(data)
-        limit = self.eof.file_size if self.eof is not None else self.entity.config.max_file_octets
-        if end > limit:
+        if end > self._size_limit():
             self.declare_fault(ConditionCode.FILE_SIZE_ERROR, now)
             return
         assert self.partial is not None

@@ -114,7 +114,10 @@ def test_mutated_pdus(data: bytes) -> None:
 
 def exercise_entities(pdus: list[bytes]) -> None:
     """Throw `pdus` at both ends of a transfer under way; it must still conclude."""
-    pair = make_pair(remote=dict(inactivity_timeout_s=30.0, ack_timer_s=2.0, nak_timer_s=2.0))
+    # A bounded receiver: a mutated offset must not make the in-memory filestore allocate GiBs.
+    pair = make_pair(remote=dict(inactivity_timeout_s=30.0, ack_timer_s=2.0, nak_timer_s=2.0),
+                     ground_local=dict(max_file_octets=1 << 20),
+                     sat_local=dict(max_file_octets=1 << 20))
     data = os.urandom(5000)
     pair.sat_files.files["img/a.raw"] = data
     pair.sat.put(GROUND, "img/a.raw", "down/a.raw")

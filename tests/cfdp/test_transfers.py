@@ -630,3 +630,12 @@ def test_put_refusals() -> None:
     with pytest.raises(UnknownTransactionError):
         pair.sat.cancel(TransactionId(SAT, 5))
     assert pair.sat.idle
+
+
+def test_data_beyond_the_metadata_file_size_is_refused_before_the_eof() -> None:
+    pair = make_pair()
+    h = crafted()
+    pair.ground.receive(MetadataPdu(h, True, ChecksumType.NULL, 100, "a", "b").pack())
+    pair.ground.receive(FileDataPdu(h, 1 << 31, b"far away").pack())
+    assert pair.ground.counters.faults[ConditionCode.FILE_SIZE_ERROR] == 1
+    assert pair.ground_files.partials == 0
