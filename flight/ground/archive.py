@@ -375,7 +375,7 @@ class Archive:
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             conn.close()
-            raise ArchiveError(self.path, f"cannot open: {exc}") from exc
+            raise ArchiveError(self.path, f"not a ground archive: {exc}") from exc
         with self._connections_lock:
             self._connections.append(conn)
         return conn
