@@ -27,6 +27,9 @@ UBX_OVERHEAD: Final = 8  # header + CK_A CK_B
 NMEA_MAX_CHARS: Final = 102
 #: Larger than any navigation message a u-blox receiver emits (RXM-RAWX with 255 signals is 8176).
 UBX_MAX_PAYLOAD: Final = 8192
+#: The most octets framed as one run of lines: a whole capture given to `decode()` at once is
+#: taken in pieces, so the XOR pass (a few integers of this size) stays small and fast.
+_RUN_MAX: Final = 1 << 16
 _CR: Final = 0x0D
 _LF: Final = 0x0A
 _STAR: Final = 0x2A
@@ -151,9 +154,9 @@ class Framer:
             octet = data[i]
             if octet == NMEA_START:
                 if i >= run_from:
-                    stop = find(b"\xb5", i)
+                    stop = find(b"\xb5", i, i + _RUN_MAX)
                     if stop < 0:
-                        stop = n
+                        stop = min(n, i + _RUN_MAX)
                     after = self._run_of_lines(data, i, stop, frames)
                     if after:
                         i = after

@@ -193,3 +193,12 @@ def test_a_run_checks_every_sentence_of_it() -> None:
     assert frames == [NmeaFrame(GOOD_GSV)] * 48
     assert framer.counters.nmea_bad_checksum == 2 and framer.counters.nmea_frames == 48
     assert framer.counters.bytes_skipped == 2 * len(lines[0])
+
+
+def test_a_read_longer_than_a_run_is_framed_in_several() -> None:
+    lines = [GOOD_GSV + b"\r\n", GGA, GOOD_GSV[:-1] + b"D\r\n"] * 1000  # about 180 kB
+    data = b"".join(lines)
+    frames, framer = frames_of(data)
+    reference = LineByLine()
+    assert frames == reference.feed(data) and framer.counters == reference.counters
+    assert len(frames) == 2000 and framer.counters.nmea_bad_checksum == 1000
