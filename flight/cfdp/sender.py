@@ -66,7 +66,7 @@ class SendTransaction(Transaction):
         self.destination_file = destination_file
         self.closure_requested = closure_requested or self.acknowledged
         self.checksum = Checksum(checksum_type)
-        self.metadata = MetadataPdu(
+        self.metadata_pdu = MetadataPdu(
             header, self.closure_requested, checksum_type, self.size, source_file,
             destination_file, options,
         ).pack()
@@ -103,7 +103,7 @@ class SendTransaction(Transaction):
         self.started = True
         if self.metadata_pending:
             self.metadata_pending = False
-            self.send(self.metadata)
+            self.send(self.metadata_pdu)
         sent = 0
         retransmit = self.retransmit
         while retransmit and (budget is None or sent < budget):
