@@ -8,6 +8,13 @@ input: every byte is either part of a returned frame, a line terminator, or coun
 
 Bounds keep a hostile stream from stalling it: a sentence longer than `NMEA_MAX_CHARS` and a UBX
 length field above `UBX_MAX_PAYLOAD` (65535 included) are rejected as soon as they are seen.
+
+Speed (pure Python; `tests/benchmarks/test_gnss_bench.py`): most of a receiver's output is plain
+sentences, one CR LF line after another. Such a stretch is framed as one run: one split into
+lines, a few whole-stretch scans proving every line is a plain sentence, and one XOR pass over the
+whole stretch from which each line's checksum is two lookups (`_suffix_xor`). Anything else goes
+line by line, the careful way, and `tests/gnss/test_gnss_framer.py` checks that both ways give the
+same frames and counts for any stream.
 """
 
 from __future__ import annotations
@@ -119,10 +126,12 @@ class FramerCounters:
 class Framer:
     """Stateful: feed it reads of any size, get back the frames completed so far.
 
-    The hot path is one well-formed sentence after another: find the line end, slice the line
-    once, check it is ASCII with no second '$' and within bounds, fold its octets for the
-    checksum. Everything else (cut-short lines, binary inside a line, a missing checksum) leaves
-    that path for the careful one, which decides what to count and where to resume.
+    At a '$' it first tries the stretch up to the next UBX sync octet as a run of plain lines
+    (`_run_of_lines`); a stretch that is not one is not tried again. Line by line, a well-formed
+    sentence still takes a short path: find the line end, slice the line once, check it is ASCII
+    with no second '$' and within bounds, fold its octets for the checksum. Everything else
+    (cut-short lines, binary inside a line, a missing checksum) leaves that path for the careful
+    one, which decides what to count and where to resume.
     """
 
     def __init__(self) -> None:
