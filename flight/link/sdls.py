@@ -251,6 +251,24 @@ class Sdls:
     def association(self, spi: int) -> SecurityAssociation:
         return self._sa(spi)
 
+    def rekey(self, spi: int, key_id: int) -> None:
+        """Bind SA `spi` to key `key_id` from the next frame on (355.1-B Rekey SA). The ARSN and
+        the anti-replay window carry on: a new key does not make an old frame new."""
+        sa = self._sa(spi)
+        sa.parameters = replace(sa.parameters, key_id=key_id)
+
+    def highest_sequence_number(self, spi: int) -> int:
+        """The highest ARSN committed on SA `spi` (not secret: every frame carries its ARSN)."""
+        return self._sa(spi).window.highest
+
+    def resume_after(self, spi: int, sequence_number: int) -> None:
+        """Treat every ARSN up to `sequence_number` as used (after a reboot: the number saved in
+        non-volatile storage), so no frame recorded before the reboot verifies again."""
+        window = self._sa(spi).window
+        if sequence_number > window.highest:
+            window.highest = sequence_number
+            window.bitmap = (1 << window.size) - 1
+
     def _sa(self, spi: int) -> SecurityAssociation:
         sa = self._sas.get(spi)
         if sa is None:

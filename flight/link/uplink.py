@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import Final
 
 from flight.link.clcw import Clcw
 from flight.link.errors import (
@@ -26,6 +27,13 @@ from flight.link.sdls import RejectReason, Sdls, SdlsError
 from flight.link.segments import MapReassembler, SegmentCounters
 from flight.link.spacepacket import SequenceFlags, SpacePacket
 from flight.link.tcframe import TcFrame
+
+#: FARM-1 outcomes that used the frame: its ARSN is committed, so a recording of it never verifies
+#: again. Control commands count too, or a recorded Set V(R) could be replayed to upset COP-1.
+_CONSUMED: Final = frozenset({
+    FarmEvent.AD_ACCEPTED, FarmEvent.BD_ACCEPTED, FarmEvent.UNLOCK, FarmEvent.SET_V_R,
+    FarmEvent.SET_V_R_IN_LOCKOUT,
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +95,9 @@ class TcUplink:
         event = farm.receive(frame)
         if farm.accepts(event):
             self.frames_accepted += 1
-            if verified is not None:
-                assert self.sdls is not None
-                self.sdls.commit(verified)
+        if verified is not None and event in _CONSUMED:
+            assert self.sdls is not None
+            self.sdls.commit(verified)
         return event
 
     def _validate(self, octets: bytes) -> TcFrame:

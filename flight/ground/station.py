@@ -1,0 +1,433 @@
+"""The ground station: commanding by name, live decoding, histories and the archive, over a
+`GroundLink`. The Python API for scripts and tests follows F Prime's integration test API:
+
+    station = GroundStation(dictionary, link, archive=archive)
+    station.identify()                                   # the satellite's dictionary must match
+    report = station.send_and_await_completion("cmd.no_op")
+    mark = station.mark()
+    station.send_command("thermal.set_heater_mode", mode="ON")
+    station.await_telemetry("thermal.heater_on", True, timeout=15)
+    station.await_event("thermal.heater_mode_set", start=mark)
+    station.telemetry_history("power.bus_volts")
+
+Single-threaded by design: everything happens in `poll()`, which the `await_*` calls run until
+what they wait for arrives or their time-out passes on the injected clock; between polls they
+`wait(deadline)`, by default `clock.sleep_until` (a test on the simulated clock passes a `wait`
+that runs the satellite's runtime instead). `start` arguments select where a search begins: None
+searches the whole history (as F Prime does), `mark()` gives the present.
+
+Before the first command the station identifies the satellite: it waits for the dictionary ID in
+housekeeping (`executive.dictionary_id`) and refuses to command a satellite whose ID differs from
+its dictionary's; it also reads the uplink's highest ARSN (`<uplink>.arsn`) so that SDLS sequence
+numbers continue after a restart of the ground station instead of being refused as replays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from flight.ground.archive import Archive
+from flight.ground.dictionary import DictionaryError, GroundDictionary
+from flight.ground.link import GroundLink, ReceivedFrame
+from flight.link.errors import LinkError
+from flight.link.spacepacket import SpacePacket, telemetry_time
+from flight.runtime.errors import DecodeError
+from flight.runtime.records import EventRecord, Severity, Stage, Verification
+
+UPLINK_CLASS: Final[str] = "flight.link.uplink_component:Uplink"
+DICTIONARY_ID_CHANNEL: Final[str] = "executive.dictionary_id"
+_FINAL_STAGES: Final = frozenset({Stage.COMPLETED, Stage.ACCEPTANCE_FAILED, Stage.START_FAILED,
+                                  Stage.COMPLETION_FAILED})
+T = TypeVar("T")
+
+
+class GroundError(RuntimeError):
+    """Base of the station's failures."""
+
+
+class DictionaryMismatchError(GroundError):
+    def __init__(self, reported: int, expected: int, source: str) -> None:
+        super().__init__(f"the satellite reports dictionary ID 0x{reported:08X}, {source} has "
+                         f"0x{expected:08X}: refusing to command with the wrong dictionary")
+        self.reported = reported
+        self.expected = expected
+
+
+class AwaitTimeout(GroundError, TimeoutError):
+    """What an `await_*` call waited for did not arrive in time."""
+
+
+class CommandFailed(GroundError):
+    def __init__(self, request: CommandRequest, report: Verification) -> None:
+        super().__init__(f"{request.name} (seq {request.seq}) {report.stage.name}: "
+                         f"{report.reason.name}")
+        self.request = request
+        self.report = report
+
+
+class CommandNotDelivered(GroundError):
+    """FOP-1 gave up on the command (transmission limit, lockout): it may not have arrived."""
+
+    def __init__(self, request: CommandRequest, alert: str) -> None:
+        super().__init__(f"{request.name} (seq {request.seq}) not delivered: COP-1 alert "
+                         f"{alert}")
+        self.request = request
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryUpdate:
+    channel: str
+    channel_id: int
+    value: Any
+    time: float  # onboard, from the packet's secondary header
+    received: float  # ground, POSIX seconds
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventUpdate:
+    name: str
+    event_id: int
+    severity: Severity
+    args: tuple[Any, ...]
+    message: str
+    time: float
+    received: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    name: str
+    opcode: int
+    seq: int
+    args: tuple[Any, ...]
+    sent: float
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMark:
+    telemetry: int
+    events: int
+    verifications: int
+
+
+class History(Generic[T]):
+    """An append-only history with absolute positions, keeping the latest `limit` items."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[T] = deque()
+        self._first = 0
+        self.limit = limit
+
+    def append(self, item: T) -> None:
+        self._items.append(item)
+        if len(self._items) > self.limit:
+            self._items.popleft()
+            self._first += 1
+
+    @property
+    def end(self) -> int:
+        return self._first + len(self._items)
+
+    def since(self, position: int = 0) -> Iterator[T]:
+        items = self._items
+        for i in range(max(position - self._first, 0), len(items)):
+            yield items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+Listener = Callable[[TelemetryUpdate | EventUpdate | Verification], None]
+
+
+class GroundStation:
+    def __init__(
+        self,
+        dictionary: GroundDictionary,
+        link: GroundLink,
+        *,
+        archive: Archive | None = None,
+        wait: Callable[[float], None] | None = None,
+        wall_time: Callable[[], float] = time.time,
+        poll_interval_s: float = 0.01,
+        identify_timeout_s: float = 30.0,
+        history_limit: int = 100_000,
+    ) -> None:
+        self.dictionary = dictionary
+        self.link = link
+        self.clock = link.clock
+        self.archive = archive
+        self.profile = link.profile
+        self._wait = wait if wait is not None else link.clock.sleep_until
+        self.wall_time = wall_time
+        self.poll_interval_s = poll_interval_s
+        self.identify_timeout_s = identify_timeout_s
+        self.telemetry = History[TelemetryUpdate](history_limit)
+        self.events = History[EventUpdate](history_limit)
+        self.verifications = History[Verification](history_limit)
+        self.commands: list[CommandRequest] = []
+        self.latest: dict[str, TelemetryUpdate] = {}
+        self.listeners: list[Listener] = []
+        self.file_pdus: deque[bytes] = deque(maxlen=history_limit)
+        self.decode_errors: Counter[str] = Counter()
+        self.reported_dictionary_id: int | None = None
+        self.identified = False
+        self._next_seq = 1
+        self._undelivered: dict[int, str] = {}
+        self._report_start: dict[tuple[int, int], int] = {}
+        self._uplink = _uplink_name(dictionary)
+        link.on_frame = self._frame
+
+    # ------------------------------------------------------------ receiving
+
+    def poll(self) -> None:
+        """Move frames both ways and decode what arrived (never raises for bad input)."""
+        packets = self.link.poll()
+        if packets:
+            received = self.wall_time()
+            if self.archive is not None:
+                with self.archive.transaction():
+                    for vcid, octets in packets:
+                        self._packet(vcid, octets, received)
+            else:
+                for vcid, octets in packets:
+                    self._packet(vcid, octets, received)
+        for seq in self.link.take_purged():
+            if isinstance(seq, int):
+                alert = self.link.fop.last_alert
+                self._undelivered[seq] = alert.name if alert is not None else "purged"
+
+    def _frame(self, received: ReceivedFrame) -> None:
+        if self.archive is not None:
+            self.archive.store_frame(received.octets, rejected=received.error,
+                                     received=self.wall_time())
+
+    def _packet(self, vcid: int, octets: bytes, received: float) -> None:
+        p = self.profile
+        try:
+            packet = SpacePacket.unpack(octets)
+            if self.archive is not None:
+                self.archive.store_packet(packet, vcid=vcid, received=received)
+            onboard, data = telemetry_time(packet)
+            if packet.apid == p.apid_housekeeping:
+                self._housekeeping(data, onboard, received)
+            elif packet.apid == p.apid_event:
+                self._event(EventRecord.unpack(data, onboard), received)
+            elif packet.apid == p.apid_verification:
+                self._verification(Verification.unpack(data, onboard), received)
+            elif packet.apid == p.apid_file_downlink:
+                self.file_pdus.append(data)
+            else:
+                self.decode_errors[f"apid_0x{packet.apid:03X}"] += 1
+        except (LinkError, DecodeError, DictionaryError) as exc:
+            self.decode_errors[type(exc).__name__] += 1
+
+    def _housekeeping(self, data: bytes, onboard: float, received: float) -> None:
+        _, values = self.dictionary.decode_housekeeping(data)
+        if self.archive is not None:
+            self.archive.store_telemetry(
+                [(c.channel_id, onboard, v) for c, v in values], received=received)
+        for channel, value in values:
+            update = TelemetryUpdate(channel.name, channel.channel_id, value, onboard, received,
+                                     channel.display(value))
+            self.telemetry.append(update)
+            self.latest[channel.name] = update
+            if channel.name == DICTIONARY_ID_CHANNEL:
+                self.reported_dictionary_id = int(value)
+            self._tell(update)
+
+    def _event(self, record: EventRecord, received: float) -> None:
+        name, message = self.dictionary.describe_event(record)
+        if self.archive is not None:
+            self.archive.store_event(record, message=message, received=received)
+        update = EventUpdate(name, record.event_id, record.severity, record.args, message,
+                             record.time, received)
+        self.events.append(update)
+        self._tell(update)
+
+    def _verification(self, report: Verification, received: float) -> None:
+        if self.archive is not None:
+            self.archive.store_verification(report, received=received)
+        self.verifications.append(report)
+        self._tell(report)
+
+    def _tell(self, item: TelemetryUpdate | EventUpdate | Verification) -> None:
+        for listener in self.listeners:
+            listener(item)
+
+    # ------------------------------------------------------------ waiting
+
+    def _until(self, condition: Callable[[], Any], timeout: float) -> Any:
+        """Poll until `condition()` returns something truthy (returned) or `timeout` passes
+        (None)."""
+        deadline = self.clock.monotonic() + timeout
+        while True:
+            self.poll()
+            found = condition()
+            if found:
+                return found
+            now = self.clock.monotonic()
+            if now >= deadline:
+                return None
+            self._wait(min(deadline, now + self.poll_interval_s))
+
+    def run_for(self, seconds: float) -> None:
+        """Keep polling for `seconds` of the clock's time."""
+        self._until(lambda: False, seconds)
+
+    def mark(self) -> HistoryMark:
+        """The present position of the histories, for `start=`: search only what comes next."""
+        return HistoryMark(self.telemetry.end, self.events.end, self.verifications.end)
+
+    # ------------------------------------------------------------ identification
+
+    def identify(self, timeout: float | None = None) -> int:
+        """Wait for the satellite's dictionary ID; raise `DictionaryMismatchError` if it is not
+        this dictionary's. Also continue SDLS sequence numbers after the uplink's."""
+        timeout = self.identify_timeout_s if timeout is None else timeout
+        reported = self._until(lambda: self.reported_dictionary_id is not None, timeout)
+        if not reported:
+            raise AwaitTimeout(f"no {DICTIONARY_ID_CHANNEL} from the satellite in {timeout} s")
+        assert self.reported_dictionary_id is not None
+        if self.reported_dictionary_id != self.dictionary.dictionary_id:
+            raise DictionaryMismatchError(self.reported_dictionary_id,
+                                          self.dictionary.dictionary_id, self.dictionary.source)
+        arsn = f"{self._uplink}.arsn" if self._uplink else None
+        if arsn is not None and self.dictionary.packetized(arsn):
+            update = self.await_telemetry(arsn, timeout=timeout)
+            self.link.set_next_arsn(int(update.value) + 1)
+        self.identified = True
+        return self.reported_dictionary_id
+
+    def await_link(self, timeout: float = 10.0) -> None:
+        """Wait until COP-1 takes commands (AD service initiated on a CLCW)."""
+        if not self._until(lambda: self.link.ready, timeout):
+            raise AwaitTimeout(f"COP-1 not initiated in {timeout} s (no CLCW from the satellite)")
+
+    # ------------------------------------------------------------ commanding
+
+    def send_command(self, name: str, *values: Any, **args: Any) -> CommandRequest:
+        """Send command `name` with its arguments (positional, or by name); checked against the
+        dictionary first (`CommandArgumentError`), sent through SDLS and FOP-1."""
+        command = self.dictionary.encode_command(name, values, args, seq=self._next_seq)
+        if not self.identified:
+            self.identify()
+        if not self.link.ready:
+            self.await_link()
+        data = command.pack()
+        if not self.link.send_packet(self.profile.apid_command, data, tag=command.seq):
+            raise GroundError(f"{name}: FOP-1 refused the command (state "
+                              f"{self.link.fop.state.name}, queue full or AD service stopped)")
+        self._next_seq = self._next_seq % 0xFFFF + 1
+        sent = self.wall_time()
+        if self.archive is not None:
+            self.archive.store_command_sent(command, name=name, sent=sent)
+        request = CommandRequest(name, command.opcode, command.seq, command.args, sent)
+        self.commands.append(request)
+        self._undelivered.pop(command.seq, None)
+        self._report_start[(command.opcode, command.seq)] = self.verifications.end
+        return request
+
+    def await_completion(self, request: CommandRequest, timeout: float = 10.0) -> Verification:
+        """The final verification report of `request`: returned when COMPLETED; a failure raises
+        `CommandFailed`, a COP-1 give-up `CommandNotDelivered`, no report `AwaitTimeout`."""
+        start = self._report_start.get((request.opcode, request.seq), 0)
+
+        def final() -> Verification | str | None:
+            for report in self.verifications.since(start):
+                if (report.opcode, report.seq) == (request.opcode, request.seq) and (
+                    report.stage in _FINAL_STAGES
+                ):
+                    return report
+            return self._undelivered.get(request.seq)
+
+        outcome = self._until(final, timeout)
+        if outcome is None:
+            raise AwaitTimeout(f"{request.name} (seq {request.seq}): no final verification in "
+                               f"{timeout} s")
+        if isinstance(outcome, str):
+            raise CommandNotDelivered(request, outcome)
+        if outcome.failed:
+            raise CommandFailed(request, outcome)
+        return outcome
+
+    def send_and_await_completion(self, name: str, *values: Any, timeout: float = 10.0,
+                                  **args: Any) -> Verification:
+        return self.await_completion(self.send_command(name, *values, **args), timeout)
+
+    # ------------------------------------------------------------ telemetry and events
+
+    def await_telemetry(self, channel: str, predicate: Any = None, timeout: float = 5.0, *,
+                        start: HistoryMark | None = None) -> TelemetryUpdate:
+        """The first update of `channel` (from `start`) whose value satisfies `predicate`: a
+        callable, a value to equal, or None for any."""
+        self.dictionary.channel(channel)
+        test = _predicate(predicate)
+        position = start.telemetry if start is not None else 0
+
+        def find() -> TelemetryUpdate | None:
+            for update in self.telemetry.since(position):
+                if update.channel == channel and test(update.value):
+                    return update
+            return None
+
+        found = self._until(find, timeout)
+        if found is None:
+            raise AwaitTimeout(f"no {channel} update matching {predicate!r} in {timeout} s")
+        return found
+
+    def await_event(self, name: str, predicate: Any = None, timeout: float = 5.0, *,
+                    start: HistoryMark | None = None) -> EventUpdate:
+        """The first event `name` (from `start`) whose arguments satisfy `predicate` (a callable
+        on the argument tuple, a tuple to equal, or None)."""
+        self.dictionary.event(name)
+        test = _predicate(predicate)
+        position = start.events if start is not None else 0
+
+        def find() -> EventUpdate | None:
+            for update in self.events.since(position):
+                if update.name == name and test(update.args):
+                    return update
+            return None
+
+        found = self._until(find, timeout)
+        if found is None:
+            raise AwaitTimeout(f"no event {name} matching {predicate!r} in {timeout} s")
+        return found
+
+    def telemetry_history(self, channel: str | None = None, *,
+                          start: HistoryMark | None = None) -> list[TelemetryUpdate]:
+        position = start.telemetry if start is not None else 0
+        return [u for u in self.telemetry.since(position) if channel is None or
+                u.channel == channel]
+
+    def event_history(self, name: str | None = None, *,
+                      start: HistoryMark | None = None) -> list[EventUpdate]:
+        position = start.events if start is not None else 0
+        return [u for u in self.events.since(position) if name is None or u.name == name]
+
+    def verification_history(self, request: CommandRequest | None = None, *,
+                             start: HistoryMark | None = None) -> list[Verification]:
+        position = start.verifications if start is not None else 0
+        return [r for r in self.verifications.since(position) if request is None or
+                (r.opcode, r.seq) == (request.opcode, request.seq)]
+
+
+def _predicate(predicate: Any) -> Callable[[Any], bool]:
+    if predicate is None:
+        return lambda _: True
+    if callable(predicate):
+        return lambda value: bool(predicate(value))
+    return lambda value: value == predicate
+
+
+def _uplink_name(dictionary: GroundDictionary) -> str | None:
+    for component in dictionary.body.get("components", ()):
+        if component.get("class") == UPLINK_CLASS:
+            return str(component["name"])
+    return None

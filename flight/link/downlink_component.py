@@ -1,0 +1,238 @@
+"""The onboard downlink component: telemetry, events, verification reports and files into TM
+frames for the radio, paced to what the radio can send.
+
+    hk.packets (HousekeepingPacket)  -> APID housekeeping   -> VC real-time (priority 0)
+    cmd.verification (Verification)  -> APID verification   -> VC real-time
+    sys.events (EventRecord)         -> APID event          -> VC events    (priority 1)
+    file_pdus (bytes, CFDP PDUs)     -> APID file downlink  -> VC files     (priority 2)
+    uplink.clcw (int)                -> the OCF of every frame
+                                     -> radio.tx_frame as (priority, 223 x I octet TM frame)
+
+Every packet carries the record's time as a CUC in its secondary header and a 14-bit sequence
+count per APID (`flight.link.spacepacket`); the multiplexer (`TmMultiplexer`) packs them into
+fixed-length frames by VC priority, completes short frames with idle packets and sends only-idle
+frames when nothing is queued, so the CLCW keeps flowing.
+
+Pacing: the radio sends `air_rate_bps / (CADU octets x bits_per_octet)` frames per second; each
+cycle the component earns credit at that rate (at most `burst_frames` banked) and produces one
+frame per credit. Frames are built as late as possible, so a packet waiting in a VC queue can
+still be overtaken by a more urgent one, and the radio's queue stays near empty instead of
+filling with frames built ahead of time (whose CLCW would be stale by the time they go out).
+Set `air_rate_bps` to the radio's air rate and `bits_per_octet` to its pacer's (both 10 bits per
+octet by default).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any, ClassVar, Final
+
+from flight.link.profile import LinkProfile
+from flight.link.spacepacket import SequenceCounters
+from flight.link.tm_mux import TmMultiplexer, VirtualChannel
+from flight.runtime.component import (
+    Channel,
+    Component,
+    Event,
+    Output,
+    Throttle,
+    Update,
+    input_port,
+)
+from flight.runtime.errors import ConfigError
+from flight.runtime.records import EventRecord, HousekeepingPacket, Severity, Verification
+from flight.runtime.topics import EVENTS
+from flight.runtime.types import F64, U8, U32, Enum
+from hal.timecode import encode_cuc
+
+CADU_OVERHEAD_OCTETS: Final[int] = 4  # attached sync marker
+RS_CODEBLOCK_OCTETS: Final[int] = 255
+DEFAULT_AIR_RATE_BPS: Final[int] = 64_000
+DEFAULT_BITS_PER_OCTET: Final[float] = 10.0
+_ON_CHANGE: Final = Update.ON_CHANGE
+_TM_HEADER: Final = struct.Struct(">HHH")
+_TM_SECONDARY: Final[int] = 0x0800  # secondary header flag in the first header word
+_UNSEGMENTED: Final[int] = 0xC000
+
+
+class PacketKind(IntEnum):
+    HOUSEKEEPING = 0
+    EVENT = 1
+    VERIFICATION = 2
+    FILE = 3
+
+
+class Downlink(Component):
+    """Telemetry into TM frames for the radio."""
+
+    LINK_PROFILE: ClassVar[bool] = True
+
+    frames_sent = Channel(1, U32, update=_ON_CHANGE, doc="TM frames handed to the radio")
+    idle_frames = Channel(2, U32, update=_ON_CHANGE, doc="only-idle frames among them")
+    housekeeping_packets = Channel(3, U32, update=_ON_CHANGE, doc="housekeeping packets queued")
+    event_packets = Channel(4, U32, update=_ON_CHANGE, doc="event packets queued")
+    verification_packets = Channel(5, U32, update=_ON_CHANGE, doc="verification packets queued")
+    file_packets = Channel(6, U32, update=_ON_CHANGE, doc="file packets queued")
+    packets_dropped = Channel(7, U32, update=_ON_CHANGE,
+                              doc="packets refused because their VC queue was full")
+    queued_octets = Channel(8, U32, update=_ON_CHANGE, doc="octets waiting in all VC queues")
+    frame_rate_hz = Channel(9, F64, unit="Hz", update=_ON_CHANGE, doc="pacing rate")
+    last_vcid = Channel(10, U8, update=_ON_CHANGE, doc="VC of the last frame sent")
+
+    queue_full = Event(1, Severity.WARNING_LO, "VC {vcid} queue full: {kind} packet dropped",
+                       throttle=Throttle(5, 60.0), vcid=U8, kind=Enum(PacketKind))
+
+    tx_frame = Output("(priority, TM frame) for the radio (connect to radio.tx_frame)")
+
+    def __init__(self, name: str, base_id: int) -> None:
+        super().__init__(name, base_id)
+        self.profile = LinkProfile()
+        self.air_rate_bps: float = DEFAULT_AIR_RATE_BPS
+        self.bits_per_octet = DEFAULT_BITS_PER_OCTET
+        self.burst_frames = 2
+        self.send_idle = True
+        self.queue_octets = {"realtime": 16 * 1024, "events": 16 * 1024, "files": 64 * 1024}
+        self.mux: TmMultiplexer | None = None
+        self.sequence = SequenceCounters()
+        self.counts = [0, 0, 0, 0]  # housekeeping, event, verification, file packets queued
+        self.dropped = 0
+        self._credit = 0.0
+        self._last: float | None = None
+        self._priority: dict[int, int] = {}
+        self._routes: dict[PacketKind, tuple[int, int]] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        self.profile, rest = LinkProfile.from_config(config)
+        for key, value in rest.items():
+            if key in ("air_rate_bps", "bits_per_octet"):
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ConfigError(key, f"{value!r} must be a positive number")
+                setattr(self, key, float(value))
+            elif key == "burst_frames":
+                if type(value) is not int or value < 1:
+                    raise ConfigError(key, f"{value!r} must be a positive integer")
+                self.burst_frames = value
+            elif key == "send_idle":
+                if type(value) is not bool:
+                    raise ConfigError(key, "must be true or false")
+                self.send_idle = value
+            elif key == "queue_octets":
+                if not isinstance(value, dict) or set(value) - set(self.queue_octets) or not all(
+                    type(v) is int and v >= 1024 for v in value.values()
+                ):
+                    raise ConfigError(key, "must be a table of realtime/events/files = octets "
+                                           "(at least 1024 each)")
+                self.queue_octets.update(value)
+            else:
+                raise ConfigError(key, "unknown setting (known: the link profile's keys, "
+                                       "air_rate_bps, bits_per_octet, burst_frames, send_idle, "
+                                       "queue_octets)")
+        p = self.profile
+        self.mux = TmMultiplexer(
+            p.spacecraft_id,
+            [VirtualChannel(p.vc_realtime, "realtime", 0, self.queue_octets["realtime"]),
+             VirtualChannel(p.vc_events, "events", 1, self.queue_octets["events"]),
+             VirtualChannel(p.vc_files, "files", 2, self.queue_octets["files"])],
+            frame_length=p.frame_octets, idle_vcid=p.vc_idle,
+        )
+        self._priority = {p.vc_realtime: 0, p.vc_events: 1, p.vc_files: 2, p.vc_idle: 0}
+        self._routes = {
+            PacketKind.HOUSEKEEPING: (p.vc_realtime, p.apid_housekeeping),
+            PacketKind.VERIFICATION: (p.vc_realtime, p.apid_verification),
+            PacketKind.EVENT: (p.vc_events, p.apid_event),
+            PacketKind.FILE: (p.vc_files, p.apid_file_downlink),
+        }
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second the radio sends at its air rate."""
+        cadu = CADU_OVERHEAD_OCTETS + RS_CODEBLOCK_OCTETS * self.profile.interleave
+        return self.air_rate_bps / (cadu * self.bits_per_octet)
+
+    def start(self) -> None:
+        self._last = self.now()
+        self.tlm(self.frame_rate_hz, self.frame_rate)
+
+    def cycle(self) -> None:
+        assert self.mux is not None
+        now = self.now()
+        last = now if self._last is None else self._last
+        self._last = now
+        self._credit = min(self._credit + (now - last) * self.frame_rate, float(self.burst_frames))
+        mux = self.mux
+        send = self.tx_frame.send
+        sent = 0
+        while self._credit >= 1.0:
+            if not self.send_idle and not self.queued:
+                self._credit = 0.0
+                break
+            frame = mux.next_frame()
+            send((self._priority[(frame[1] >> 1) & 0x07], frame))
+            self._credit -= 1.0
+            sent += 1
+        if sent:
+            self.tlm(self.last_vcid, (frame[1] >> 1) & 0x07)
+        self._report()
+
+    @property
+    def queued(self) -> int:
+        """Octets waiting in the virtual channel queues."""
+        assert self.mux is not None
+        p = self.profile
+        return sum(self.mux.pending_octets(v) for v in (p.vc_realtime, p.vc_events, p.vc_files))
+
+    def _report(self) -> None:
+        assert self.mux is not None
+        self.tlm(self.frames_sent, self.mux.frames)
+        self.tlm(self.idle_frames, self.mux.idle_frames)
+        self.tlm(self.housekeeping_packets, self.counts[0])
+        self.tlm(self.event_packets, self.counts[1])
+        self.tlm(self.verification_packets, self.counts[2])
+        self.tlm(self.file_packets, self.counts[3])
+        self.tlm(self.packets_dropped, self.dropped)
+        self.tlm(self.queued_octets, self.queued)
+
+    # ------------------------------------------------------------ inputs
+
+    @input_port(depth=64, policy="drop_oldest")
+    def housekeeping(self, packet: HousekeepingPacket) -> None:
+        """Housekeeping packets (connect hk.packets here)."""
+        self._queue(PacketKind.HOUSEKEEPING, packet.time, packet.pack())
+
+    @input_port(depth=64, policy="drop_oldest")
+    def verification(self, report: Verification) -> None:
+        """Command verification reports (connect cmd.verification here)."""
+        self._queue(PacketKind.VERIFICATION, report.time, report.pack())
+
+    @input_port(depth=256, policy="drop_oldest", topic=EVENTS)
+    def events(self, record: EventRecord) -> None:
+        """Every event of the deployment."""
+        self._queue(PacketKind.EVENT, record.time, record.pack())
+
+    @input_port(depth=64, policy="reject")
+    def file_pdus(self, pdu: bytes) -> None:
+        """CFDP PDUs to send to the ground (from the file component)."""
+        self._queue(PacketKind.FILE, self.now(), bytes(pdu))
+
+    @input_port(depth=4, policy="drop_oldest")
+    def ocf(self, word: int) -> None:
+        """The CLCW for the operational control field (connect uplink.clcw here)."""
+        assert self.mux is not None
+        self.mux.set_ocf(word)
+
+    def _queue(self, kind: PacketKind, time_s: float, data: bytes) -> None:
+        assert self.mux is not None
+        vcid, apid = self._routes[kind]
+        stamp = encode_cuc(max(time_s, 0.0))
+        length = len(stamp) + len(data)
+        packet = _TM_HEADER.pack(_TM_SECONDARY | apid, _UNSEGMENTED | self.sequence.next(apid),
+                                 length - 1) + stamp + data
+        if self.mux.submit(vcid, packet):
+            self.counts[kind] += 1
+        else:
+            self.dropped += 1
+            self.emit(self.queue_full, vcid, kind)
