@@ -25,7 +25,11 @@ fills between two operations. Every written octet is accounted for in `LineStats
 
 A read with `timeout=None` on a silent line waits for a write from another thread: on a `SimClock`
 with a single thread that wait never ends, as it would not on a silent cable, so simulations give
-their reads a timeout.
+their reads a timeout. A reader that may block on the clock (any thread on a real clock, a worker
+thread on a `SimClock`) waits on a silent line with the clock's `wait_for` until the far end writes
+(every write, break and close calls the clock's `notify`), the timeout passes or the port is
+closed, so an idle reader costs nothing per simulated millisecond; other threads poll every
+`_POLL_S`. Closing the port from another thread ends a waiting read with `PortNotOpenError`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hal.clock import Clock
 from hal.serial.base import (
+    PortNotOpenError,
     SerialError,
     SerialPort,
     SerialSettings,
@@ -51,7 +56,8 @@ from hal.serial.base import (
 
 DEFAULT_RX_BUFFER: Final[int] = 4096
 DEFAULT_TX_BUFFER: Final[int] = 4096
-#: Longest a waiting read sleeps before looking for writes from another thread.
+#: Longest a waiting read sleeps before looking for writes from another thread, where it cannot
+#: wait on the clock for them.
 _POLL_S: Final[float] = 1e-3
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -132,6 +138,7 @@ class SimLine:
         self._drops: set[int] = set()
         self._chunks: deque[_Chunk] = deque()
         self._busy_until = -math.inf
+        self.writes = 0  # chunks queued so far: what a waiting reader watches for
 
     @property
     def position(self) -> int:
@@ -238,6 +245,7 @@ class SimLine:
             chunk.lost_from = 0
         self._chunks.append(chunk)
         self._busy_until = chunk.arrival(len(chunk.data) - 1)
+        self.writes += 1
 
     def settle(self, now: float) -> None:
         while self._chunks:
@@ -331,6 +339,7 @@ class SimSerialPort(SerialPort):
         with self.link.lock:
             self.link.settle()
             self._rx.clear()
+        self._notify()
 
     def _apply(self, settings: SerialSettings) -> None:
         with self.link.lock:
@@ -341,12 +350,34 @@ class SimSerialPort(SerialPort):
         del self._rx[:n]
         return out
 
+    def _notify(self) -> None:
+        """Tell a reader waiting on the clock (at the other end, or a closed one here) to look."""
+        notify = getattr(self.link.clock, "notify", None)
+        if notify is not None:
+            notify()
+
+    def _wait_for_write(self, writes: int, wake: float | None) -> bool:
+        """Wait on the clock until the far end writes, this port closes, or `wake`; False when
+        this thread cannot block on the clock (a `SimClock` blocks only its worker threads)."""
+        wait_for = getattr(self.link.clock, "wait_for", None)
+        if wait_for is None:
+            return False
+        line = self.rx
+        try:
+            wait_for(lambda: line.writes != writes or not self._is_open, wake)
+        except RuntimeError:  # SimClock.wait_for outside a worker thread, raised before waiting
+            return False
+        return True
+
     def _read(self, size: int, timeout: float | None) -> bytes:
         clock = self.link.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
         got = bytearray()
         while True:
+            writes = None
             with self.link.lock:
+                if not self._is_open:  # closed by another thread while this one waited
+                    raise PortNotOpenError(self.name)
                 self.link.settle()
                 got += self._take(size - len(got))
                 if len(got) == size:
@@ -362,34 +393,41 @@ class SimSerialPort(SerialPort):
                     wake = self.rx.next_arrivals(wanted)
                     assert wake is not None
                 else:
+                    writes = self.rx.writes
                     wake = now + max(_POLL_S, self.settings.character_time_s)
                 if deadline is not None:
                     wake = min(wake, deadline)
-            clock.sleep_until(wake)
+            if writes is None or not self._wait_for_write(writes, deadline):
+                clock.sleep_until(wake)
 
     def _write(self, data: bytes, timeout: float | None) -> int:
         clock = self.link.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
         sent = 0
-        while True:
-            with self.link.lock:
-                self.link.settle()
-                now = clock.monotonic()
-                room = self.link.tx_buffer_size - self.tx.pending()
-                if room > 0:
-                    piece = data[sent : sent + room]
-                    self.tx.transmit(piece, now, self.settings, self.link.connected)
-                    sent += len(piece)
-                    if sent == len(data):
-                        return sent
-                    continue
-                if deadline is not None and now >= deadline:
-                    raise SerialTimeoutError(self.name, sent, len(data), timeout)
-                wake = self.tx.next_arrivals(1)
-                assert wake is not None, "a full transmit FIFO has an octet under way"
-                if deadline is not None:
-                    wake = min(wake, deadline)
-            clock.sleep_until(wake)
+        try:
+            while True:
+                with self.link.lock:
+                    self.link.settle()
+                    now = clock.monotonic()
+                    room = self.link.tx_buffer_size - self.tx.pending()
+                    if room > 0:
+                        piece = data[sent : sent + room]
+                        self.tx.transmit(piece, now, self.settings, self.link.connected)
+                        sent += len(piece)
+                        if sent == len(data):
+                            return sent
+                        continue
+                    if deadline is not None and now >= deadline:
+                        raise SerialTimeoutError(self.name, sent, len(data), timeout)
+                    wake = self.tx.next_arrivals(1)
+                    assert wake is not None, "a full transmit FIFO has an octet under way"
+                    if deadline is not None:
+                        wake = min(wake, deadline)
+                self._notify()
+                clock.sleep_until(wake)
+        finally:
+            if sent:
+                self._notify()
 
     def _flush(self) -> None:
         with self.link.lock:
@@ -423,6 +461,7 @@ class SimSerialPort(SerialPort):
             self.link.settle()
             self.tx.transmit_break(self.link.clock.monotonic(), duration, self.link.connected)
             until = self.tx.busy_until()
+        self._notify()
         self.link.clock.sleep_until(until)
 
 
