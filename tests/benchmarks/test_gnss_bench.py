@@ -1,8 +1,20 @@
 """GNSS decoding against its peers: pynmea2 for NMEA, pyubx2 for UBX NAV-PVT (issue 4).
 
-Like for like: pynmea2.parse(line, check=True) per sentence against our framer (checksum checked)
-and sentence decoder turning the same sentences into values; UBXReader.parse(frame) against our
-framer (checksum checked) and NAV-PVT decoder on the same frame.
+NMEA, like for like, on the same 200 sentences of a u-blox ZED-F9P capture (72% GSV, as receivers
+send them):
+* pynmea2: `pynmea2.parse(line, check=True)` on each sentence, already cut into lines and
+  decoded to text. It checks the checksum and keeps every field as a string, converting nothing.
+* ours: `Framer().feed` on the same sentences as one byte stream (finding the lines, checking
+  every checksum), then `nmea.parse` on each frame. Every field of every type is checked, and
+  converted to a number, date or None, except GSV's, which are checked but converted when read
+  (as pynmea2 converts when read, for every type): the fix never uses them.
+So ours does at least pynmea2's work on every sentence, plus the framing pynmea2 is spared.
+
+UBX: `UBXReader.parse(frame)` against our framer (Fletcher checksum checked) and NAV-PVT decoder
+on the same frame.
+
+Both use 15 rounds rather than the fixture's 7: the machine is shared, and a longer median
+is steadier for both sides alike.
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ def test_nmea_decode_vs_pynmea2(compare) -> None:
         for text in texts:
             pynmea2.parse(text, check=True)
 
-    compare(ours, peer, peer_name="pynmea2.parse(check=True)", min_ratio=2.0)
+    compare(ours, peer, peer_name="pynmea2.parse(check=True)", min_ratio=2.0, rounds=15)
 
 
 def test_ubx_nav_pvt_decode_vs_pyubx2(compare) -> None:
@@ -55,4 +67,4 @@ def test_ubx_nav_pvt_decode_vs_pyubx2(compare) -> None:
     def peer() -> None:
         UBXReader.parse(raw)
 
-    compare(ours, peer, peer_name="pyubx2 UBXReader.parse", min_ratio=2.0)
+    compare(ours, peer, peer_name="pyubx2 UBXReader.parse", min_ratio=2.0, rounds=15)
