@@ -81,6 +81,7 @@ class RateGroup(Component):
         self.period_s = 0.0
         self.members: list[Component] = []
         self._calls: list[tuple[Component, Callable[[], None]]] = []
+        self._idle: set[str] = set()
         self._cycles = 0
         self._slips = 0
         self._max_s = 0.0
@@ -94,6 +95,17 @@ class RateGroup(Component):
         self.members.append(member)
         self._calls.append((member, cycle))
         member.rate_group = self
+
+    def set_running(self, member: Component, running: bool) -> None:
+        """Run `member` in this group's cycles again, or leave it out (switched off by a mode, or
+        stopped for a restart); the members keep their order."""
+        if member not in self.members:
+            raise ValueError(f"{member.name} is not a member of rate group {self.name}")
+        if running:
+            self._idle.discard(member.name)
+        else:
+            self._idle.add(member.name)
+        self._calls = [(m, m.cycle) for m in self.members if m.name not in self._idle]
 
     def run(self, scheduled: float) -> None:
         now = self._now
