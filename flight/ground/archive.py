@@ -35,7 +35,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -278,8 +278,8 @@ def iso_utc_of_tai(tai_s: float) -> str:
 class _Names:
     """What the archive needs from the dictionary: names, enumeration members, event formats."""
 
-    def __init__(self, dictionary: dict[str, Any] | None) -> None:
-        d = dictionary or {}
+    def __init__(self, dictionary: Mapping[str, Any] | Any | None) -> None:
+        d = getattr(dictionary, "body", dictionary) or {}
         self.channels: dict[int, tuple[str, dict[int, str] | None]] = {}
         for c in d.get("channels", ()):
             members = c.get("type", {}).get("members")
@@ -341,14 +341,14 @@ def _unpack_args(blob: bytes) -> tuple[Any, ...]:
 class Archive:
     """The ground station's archive in the SQLite file `path` (created if absent).
 
-    `dictionary` (the JSON dictionary, as loaded) names channels, events and commands and gives
-    enumeration members; without it names are made from the numbers. `now` gives reception
-    times (POSIX seconds)."""
+    `dictionary` (the JSON dictionary as loaded, or a `GroundDictionary`, whose `body` that is)
+    names channels, events and commands and gives enumeration members; without it names are
+    made from the numbers. `now` gives reception times (POSIX seconds)."""
 
     def __init__(
         self,
         path: str | Path,
-        dictionary: dict[str, Any] | None = None,
+        dictionary: Mapping[str, Any] | Any | None = None,
         *,
         now: Callable[[], float] = time.time,
     ) -> None:

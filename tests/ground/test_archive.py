@@ -17,6 +17,7 @@ import pytest
 
 from flight.ground import archive as archive_module
 from flight.ground.archive import SCHEMA_VERSION, Archive, ArchiveError
+from flight.ground.dictionary import GroundDictionary
 from flight.link import ChecksumError, PacketType, SpacePacket, TmFrame, telemetry_packet
 from flight.link.errors import LinkError
 from flight.link.sdls import RejectReason
@@ -330,6 +331,13 @@ def test_every_value_type_round_trips(archive: Archive, runtime: Runtime) -> Non
     assert rows[9].value is None
     assert rows[10].channel == "channel_0x7777" and rows[10].value == [1, "two", b"3"]
     assert all(r.onboard_time == s.time for r, s in zip(rows, sent, strict=True))
+
+
+def test_ground_dictionary_names_like_its_json(tmp_path: Path, runtime: Runtime,
+                                               dictionary_json: dict[str, Any]) -> None:
+    with Archive(tmp_path / "gd.db", GroundDictionary(dictionary_json)) as a:
+        a.store_telemetry(TlmSample(channel_id(runtime, "probe.mode"), TAI0, 1))
+        assert (a.latest("probe.mode").display, a.channels()) == ("NOMINAL", ["probe.mode"])
 
 
 def test_enum_members_unknown_to_the_dictionary_keep_their_number(
