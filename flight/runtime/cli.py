@@ -16,6 +16,7 @@ from flight.runtime.deployment import Deployment, DeploymentError
 from flight.runtime.records import EventRecord, HousekeepingPacket
 from flight.runtime.runtime import Runtime
 from flight.runtime.topics import EVENTS
+from flight.svc.health import EXIT_RESET, HealthMonitor
 from flight.svc.packetizer import TlmPacketizer
 from hal.clock import Clock, MonotonicClock, SimClock
 
@@ -167,4 +168,10 @@ def _run(args: argparse.Namespace) -> int:
         f"packets, telemetry digest {digest.hash.hexdigest()}, dictionary {rt.dictionary_hash}",
         flush=True,
     )
+    for comp in rt.components.values():
+        if isinstance(comp, HealthMonitor) and comp.reset_requested is not None:
+            print(f"{dep.name}: {comp.reset_requested.name.lower()} reset; exit status "
+                  f"{EXIT_RESET} asks the supervisor to start the software again",
+                  file=sys.stderr)
+            return EXIT_RESET
     return 0
