@@ -191,7 +191,9 @@ def command(opcode: int, /, **args: FieldType) -> Decorator:
     """Declare the decorated method as the handler of a command with local `opcode`.
 
     The method's parameters (after self) must be exactly the declared arguments, in order. It
-    returns None when the command completed, or raises `CommandError` with a reason code.
+    returns None when the command completed, or raises `CommandError` with a reason code. The
+    command is named after the method; one trailing underscore is dropped, so a command whose
+    name is a lifecycle hook's (``start``, ``stop``) is handled by ``start_``, ``stop_``.
     """
     _check_local_id("command opcode", opcode)
 
@@ -203,7 +205,8 @@ def command(opcode: int, /, **args: FieldType) -> Decorator:
                 f"declared arguments {list(args)}"
             )
         fn.__command__ = CommandSpec(  # type: ignore[attr-defined]
-            opcode, fn.__name__, dict(args), fn.__name__, inspect.getdoc(fn) or ""
+            opcode, fn.__name__.removesuffix("_"), dict(args), fn.__name__,
+            inspect.getdoc(fn) or ""
         )
         return fn
 

@@ -1,0 +1,1 @@
+"""Simulated payloads for the reference satellite."""
