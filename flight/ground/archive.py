@@ -14,8 +14,9 @@ corrupt. That is SQLite's recommended setting for WAL and what makes archiving t
 of values per second cheap; the radio link cannot replay those seconds either way.
 
 Threads. The ground station decodes in a reader thread while scripts query: every thread gets its
-own connection (WAL lets readers run while a writer commits), and one lock serialises writers so
-that two threads never wait on SQLite's own file lock.
+own connection (WAL lets readers run while a writer commits; a thread's connection is closed when
+the next one is opened after it ended, or by `close()`), and one lock serialises writers so that
+two threads never wait on SQLite's own file lock.
 
 Schema. `schema_version` holds one row per migration applied; `MIGRATIONS[i]` takes the schema
 from version i to i + 1 in one transaction, so a later version appends a migration and older
@@ -357,7 +358,7 @@ class Archive:
         self._names = _Names(dictionary)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
         self._closed = False
         self._open()
@@ -377,7 +378,9 @@ class Archive:
             conn.close()
             raise ArchiveError(self.path, f"not a ground archive: {exc}") from exc
         with self._connections_lock:
-            self._connections.append(conn)
+            for thread in [t for t in self._connections if not t.is_alive()]:
+                self._connections.pop(thread).close()
+            self._connections[threading.current_thread()] = conn
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -464,8 +467,8 @@ class Archive:
         """Close every thread's connection; later calls raise `ArchiveError`."""
         self._closed = True
         with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+            connections, self._connections = self._connections, {}
+        for conn in connections.values():
             conn.close()
 
     def __enter__(self) -> Archive:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -645,3 +646,20 @@ def test_concurrent_writers_lose_nothing(archive: Archive, runtime: Runtime) -> 
     values = sorted(r.value for r in archive.telemetry_history("probe.count"))
     assert values == sorted(k * 1000 + i for k in range(4) for i in range(100))
     assert archive.counts()["frames"] == 400
+
+
+def test_connections_of_finished_threads_are_closed(archive: Archive, runtime: Runtime) -> None:
+    archive.store_telemetry(TlmSample(channel_id(runtime, "probe.count"), TAI0, 1))
+
+    def query() -> None:
+        assert archive.latest("probe.count").value == 1
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    for _ in range(20):  # scripts that query from short-lived threads
+        worker = threading.Thread(target=query)
+        worker.start()
+        worker.join()
+    assert open_files() - before <= 3  # the last thread's connection: database, WAL, index
