@@ -969,7 +969,14 @@ def _seconds(at: float | datetime, tai: bool) -> float:
 
 
 def _severity(value: Severity | str | int) -> int:
-    return int(Severity[value] if isinstance(value, str) else value)
+    if not isinstance(value, str):
+        return int(value)
+    try:
+        return int(Severity[value.upper()])
+    except KeyError:
+        raise ValueError(
+            f"severity {value!r}: expected one of {', '.join(Severity.__members__)}"
+        ) from None
 
 
 _TELEMETRY_COLUMNS: Final = "id, received, onboard_time, channel_id, channel, kind, value, display"

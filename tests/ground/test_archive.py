@@ -467,8 +467,10 @@ def test_event_queries(archive: Archive, runtime: Runtime) -> None:
     assert len(archive.event_history(note)) == 7
     assert [e.name for e in archive.event_history(severity=Severity.WARNING_HI)] == [
         "probe.tripped"]
-    assert [e.name for e in archive.event_history(min_severity="WARNING_LO")] == [
+    assert [e.name for e in archive.event_history(min_severity="warning_lo")] == [
         "probe.tripped", "event_0x999"]
+    with pytest.raises(ValueError, match="severity 'LOUD': expected one of DIAGNOSTIC"):
+        archive.event_history(severity="LOUD")
     assert [e.args for e in archive.event_history("probe.note", since=T0 + 4, until=T0 + 5)] == [
         ("n4",), ("n5",)]
     assert archive.event_history(since=TAI0 + 7, by="onboard")[0].message == "event 0x999 (1, 'x')"
