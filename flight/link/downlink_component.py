@@ -14,8 +14,8 @@ fixed-length frames by VC priority, completes short frames with idle packets and
 frames when nothing is queued, so the CLCW keeps flowing.
 
 Pacing: the radio sends `air_rate_bps / (CADU octets x bits_per_octet)` frames per second; each
-cycle the component earns credit at that rate (at most `burst_frames` banked) and produces one
-frame per credit. Frames are built as late as possible, so a packet waiting in a VC queue can
+cycle the component earns credit at that rate and produces one frame per credit; what a cycle
+could not use (the radio said nothing, or a stall) is banked up to `burst_frames`, no more. Frames are built as late as possible, so a packet waiting in a VC queue can
 still be overtaken by a more urgent one, and the radio's queue stays near empty instead of
 filling with frames built ahead of time (whose CLCW would be stale by the time they go out).
 Set `air_rate_bps` to the radio's air rate and `bits_per_octet` to its pacer's (both 10 bits per
@@ -162,7 +162,7 @@ class Downlink(Component):
         now = self.now()
         last = now if self._last is None else self._last
         self._last = now
-        self._credit = min(self._credit + (now - last) * self.frame_rate, float(self.burst_frames))
+        self._credit = min(self._credit, float(self.burst_frames)) + (now - last) * self.frame_rate
         mux = self.mux
         send = self.tx_frame.send
         sent = 0

@@ -186,12 +186,12 @@ def _check(p: LinkProfile) -> None:
     need(p.farm_buffer >= 1, "farm_buffer", "must be at least 1")
     need(0 <= p.key_id <= 0xFFFF and 0 <= p.master_key_id <= 0xFFFF
          and p.key_id != p.master_key_id, "key_id", "key IDs are 0..65535, session != master")
+    need(p.service_type in (ServiceType.AUTHENTICATION, ServiceType.AUTHENTICATED_ENCRYPTION),
+         "service_type", "telecommands must be authenticated")
     try:
         sa = p.sa_parameters
     except ValueError as exc:
         raise ProfileError("spi", str(exc)) from None
-    need(sa.service_type in (ServiceType.AUTHENTICATION, ServiceType.AUTHENTICATED_ENCRYPTION),
-         "service_type", "telecommands must be authenticated")
     apids = [p.apid_command, p.apid_file_uplink, *p.tm_apids.values()]
     need(all(0 <= a < MAX_APID for a in apids), "apid_command", "APIDs are 0..2046")
     need(len({p.apid_command, p.apid_file_uplink}) == 2, "apid_file_uplink",
