@@ -9,9 +9,9 @@ that, whatever its clock counts (seconds since boot).
 Durability. Each `store_*` call (or `transaction()` block) commits before it returns, so what
 it reported stored survives a crash of the ground station. The file is in WAL mode with
 `synchronous=NORMAL`: a commit does not wait for fsync, so after a power loss or an operating
-system crash the transactions since the last WAL checkpoint may be gone, but the file is never
-corrupt. That is SQLite's recommended setting for WAL and what makes archiving tens of thousands
-of values per second cheap; the radio link cannot replay those seconds either way.
+system crash the transactions since the last WAL checkpoint may be gone, but the file stays
+consistent. That is SQLite's recommended setting for WAL, and what makes archiving tens of
+thousands of values per second cheap.
 
 Threads. The ground station decodes in a reader thread while scripts query: every thread gets its
 own connection (WAL lets readers run while a writer commits; a thread's connection is closed when
@@ -266,10 +266,11 @@ def iso_utc(posix_s: float) -> str:
 
 def iso_utc_of_tai(tai_s: float) -> str:
     """ISO-8601 UTC of TAI seconds since 1958; '' before the leap-second table starts (1972),
-    which is where an onboard clock that was never set (counting from boot) lands."""
+    which is where an onboard clock that was never set (counting from boot) lands, and past the
+    calendar's year 9999."""
     try:
         return tai_to_utc(tai_s).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except TimeScaleError:
+    except (TimeScaleError, OverflowError):
         return ""
 
 

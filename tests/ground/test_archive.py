@@ -557,14 +557,17 @@ def test_csv_values_of_every_kind_and_unset_onboard_clock(archive: Archive,
         TlmSample(cid["mode"], 13.0, 1),
         TlmSample(cid["blob"], 13.0, b"\xbe\xef"),
         TlmSample(cid["label"], 13.0, 'say "hi", twice'),
+        TlmSample(cid["armed"], 1e12, True),  # a corrupted time stamp: past the year 9999
     ])
     out = io.StringIO()
-    assert archive.export_csv(None, out) == 4
+    assert archive.export_csv(None, out) == 5
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [(r["channel"], r["value"], r["display"]) for r in rows] == [
         ("probe.armed", "0", "False"), ("probe.mode", "1", "NOMINAL"),
-        ("probe.blob", "beef", "beef"), ("probe.label", 'say "hi", twice', 'say "hi", twice')]
+        ("probe.blob", "beef", "beef"), ("probe.label", 'say "hi", twice', 'say "hi", twice'),
+        ("probe.armed", "1", "True")]
     assert rows[0]["onboard_utc"] == "" and rows[0]["onboard_s"] == "12.5"
+    assert rows[4]["onboard_utc"] == "" and float(rows[4]["onboard_s"]) == 1e12
 
 
 def test_csv_wide_format_forward_fills(filled: Archive) -> None:
