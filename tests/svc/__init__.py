@@ -1,0 +1,1 @@
+"""Tests of the onboard services (flight/svc) and the simulated payload."""

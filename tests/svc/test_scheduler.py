@@ -1,0 +1,341 @@
+"""The schedule of time-tagged commands: timing, loading, listing, persistence, late policy."""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flight.runtime.errors import CommandError, ReasonCode
+from flight.runtime.records import Command, Stage
+from flight.svc.command_text import seal
+from flight.svc.products import FileCategory
+from flight.svc.scheduler import Schedule
+from hal.time import DisciplinedTime
+
+from .services_rig import T0, build, event_names, events_named, hit, new_disk, power_cycle, send
+
+PERIOD = 0.1
+
+
+def test_each_entry_runs_within_one_cycle_of_its_time_in_time_order():
+    rt = build(new_disk())
+    sched = rt.components["sched"]
+    offsets = [3.05, 1.0, 2.5, 2.5, 7.99, 0.31]
+    sched.insert_many([(T0 + t, hit(rt, i)) for i, t in enumerate(offsets)])
+    assert rt.telemetry.get("sched.entries") == 6
+    assert rt.telemetry.get("sched.next_tai") == T0 + 0.31
+    rt.run(10.0)
+    hits = rt.components["probe"].hits
+    assert [tag for tag, _ in hits] == [5, 1, 2, 3, 0, 4]  # by time, then by ID
+    for tag, ran in hits:
+        assert 0 <= ran - offsets[tag] < PERIOD + 1e-9, (tag, ran)
+    assert rt.telemetry.get("sched.entries") == 0
+    assert rt.telemetry.get("sched.dispatched") == 6
+    assert len(events_named(rt, "sched.entry_ran")) == 6
+
+
+def test_at_most_max_per_cycle_entries_run_per_cycle_the_rest_follow_in_order():
+    rt = build(new_disk(), sched={"max_per_cycle": 3})
+    rt.components["sched"].insert_many([(T0 + 1.0, hit(rt, i)) for i in range(7)])
+    rt.run(2.0)
+    hits = rt.components["probe"].hits
+    assert [tag for tag, _ in hits] == list(range(7))
+    assert [round(t, 6) for _, t in hits] == [1.0] * 3 + [1.1] * 3 + [1.2]
+
+
+def test_insert_command_takes_a_packed_command_and_rejects_bad_entries_with_a_reason():
+    rt = build(new_disk())
+    ok = send(rt, "sched.insert", T0 + 1.5, hit(rt, 9).pack())
+    assert ok.stage is Stage.COMPLETED
+    assert events_named(rt, "sched.entry_inserted")[0].args[2] == "probe.hit"
+    bad = {
+        b"\xc1garbage": ReasonCode.MALFORMED,
+        Command(0xDEAD).pack(): ReasonCode.UNKNOWN_OPCODE,
+        Command(rt.command("probe.hit", 1).opcode, ()).pack(): ReasonCode.WRONG_ARG_COUNT,
+        Command(rt.command("probe.hit", 1).opcode, (-1,)).pack(): ReasonCode.OUT_OF_RANGE,
+        Command(rt.command("probe.hit", 1).opcode, ("x",)).pack(): ReasonCode.WRONG_ARG_TYPE,
+    }
+    for packed, reason in bad.items():
+        report = send(rt, "sched.insert", T0 + 2.0, packed)
+        assert (report.stage, report.reason) == (Stage.COMPLETION_FAILED, reason), packed
+    for when in (T0 - 1.0, math.nan, math.inf, -5.0):
+        report = send(rt, "sched.insert", when, hit(rt, 1).pack())
+        assert report.failed and report.reason in (ReasonCode.OUT_OF_RANGE,), when
+    assert len(rt.components["sched"].schedule) == 1
+    rt.run(2.0)
+    assert [tag for tag, _ in rt.components["probe"].hits] == [9]
+
+
+def test_a_failing_entry_is_reported_and_the_schedule_goes_on():
+    rt = build(new_disk())
+    sched = rt.components["sched"]
+    sched.insert_many([(T0 + 0.5, rt.command("probe.fail")), (T0 + 0.6, hit(rt, 1))])
+    rt.run(1.0)
+    assert [tag for tag, _ in rt.components["probe"].hits] == [1]
+    failed = events_named(rt, "sched.entry_failed")
+    assert len(failed) == 1 and failed[0].args[2] is ReasonCode.EXECUTION_FAILED
+    assert rt.telemetry.get("sched.failed") == 1
+
+
+def test_delete_clear_and_list():
+    rt = build(new_disk())
+    sched = rt.components["sched"]
+    ids = sched.insert_many([(T0 + 10 + i, hit(rt, i)) for i in range(5)])
+    assert send(rt, "sched.delete", ids[1]).stage is Stage.COMPLETED
+    assert send(rt, "sched.delete", ids[1]).reason is ReasonCode.NOT_FOUND
+    assert send(rt, "sched.list_entries", 1, 2).stage is Stage.COMPLETED
+    listed = events_named(rt, "sched.entry_listed")
+    assert [e.args[0] for e in listed] == [ids[2], ids[3]]
+    assert listed[0].args[1] == "2025-03-20T00:00:12.000000Z" and listed[0].args[3] == "2"
+    assert send(rt, "sched.clear").stage is Stage.COMPLETED
+    assert events_named(rt, "sched.schedule_cleared")[0].args == (4,)
+    rt.run(20.0)
+    assert rt.components["probe"].hits == []
+
+
+TABLE = """\
+# imaging campaign
+2025-03-20T00:00:02Z      probe.hit 1
+2025-03-20T00:00:02.5Z    probe.hit 2   # half a second later
+TAI:{tai!r}               probe.hit 0x3
+"""
+
+
+def test_bulk_table_from_the_store_and_dump_round_trip():
+    rt = build(new_disk())
+    store = rt.components["store"]
+    store.write("tables/campaign.txt", seal(TABLE.format(tai=T0 + 4.25)),
+                category=FileCategory.TABLE, priority=1)
+    assert send(rt, "sched.load_table", "tables/campaign.txt").stage is Stage.COMPLETED
+    assert events_named(rt, "sched.table_loaded")[0].args == ("tables/campaign.txt", 3)
+    assert send(rt, "sched.dump", "tables/dump.txt").stage is Stage.COMPLETED
+    dumped = store.read("tables/dump.txt").decode()
+    assert dumped.count("probe.hit") == 3 and "2025-03-20T00:00:04.250000Z" in dumped
+    assert send(rt, "sched.clear").stage is Stage.COMPLETED
+    assert send(rt, "sched.load_table", "tables/dump.txt").stage is Stage.COMPLETED
+    rt.run(5.0)
+    assert [(tag, round(t, 6)) for tag, t in rt.components["probe"].hits] == [
+        (1, 2.0), (2, 2.5), (3, 4.3)]
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("2025-03-20T00:00:02Z probe.nothing 1", "no command named 'probe.nothing'"),
+    ("2025-03-20T00:00:02Z probe.hit", "takes 1 arguments"),
+    ("2025-03-20T00:00:02Z probe.hit 1 2", "takes 1 arguments"),
+    ("2025-03-20T00:00:02Z probe.hit -4", "outside"),
+    ("2025-03-20T00:00:02Z probe.hit \"one\"", "U32 expected"),
+    ("2025-03-20T25:00:02Z probe.hit 1", "time"),
+    ("2025-03-20T23:59:60Z probe.hit 1", "leap second"),
+    ("+5 probe.hit 1", "not ISO 8601"),
+    ("TAI:nan probe.hit 1", "TAI:SECONDS"),
+    ("2020-01-01T00:00:00Z probe.hit 1", "in the past"),
+    ('2025-03-20T00:00:02Z probe.hit "1', "unterminated"),
+])
+def test_a_malformed_table_is_rejected_whole_with_the_line_and_reason(line, reason):
+    rt = build(new_disk())
+    store = rt.components["store"]
+    text = "2025-03-20T00:00:01Z probe.hit 7\n" + line + "\n"
+    store.write("t.txt", text.encode(), category=FileCategory.TABLE, priority=1)
+    report = send(rt, "sched.load_table", "t.txt")
+    assert report.stage is Stage.COMPLETION_FAILED
+    rejected = events_named(rt, "sched.load_rejected")
+    assert len(rejected) == 1 and reason in rejected[0].args[1], rejected[0].args
+    if "past" not in reason:
+        assert "t.txt:2" in rejected[0].args[1]
+    assert len(rt.components["sched"].schedule) == 0  # all or none
+
+
+def test_a_sealed_table_with_a_wrong_crc_is_rejected():
+    rt = build(new_disk())
+    sealed = bytearray(seal("2025-03-20T00:00:01Z probe.hit 7\n"))
+    sealed[0:4] = b"2026"
+    rt.components["store"].write("t.txt", bytes(sealed), category=FileCategory.TABLE,
+                                 priority=1)
+    assert send(rt, "sched.load_table", "t.txt").reason is ReasonCode.OUT_OF_RANGE
+    assert "CRC-32C" in events_named(rt, "sched.load_rejected")[0].args[1]
+    assert send(rt, "sched.load_table", "missing.txt").reason is ReasonCode.NOT_FOUND
+
+
+def test_capacity_is_enforced():
+    rt = build(new_disk(), sched={"capacity": 5})
+    sched = rt.components["sched"]
+    sched.insert_many([(T0 + 10 + i, hit(rt, i)) for i in range(4)])
+    with pytest.raises(CommandError) as err:
+        sched.insert_many([(T0 + 20, hit(rt, 1)), (T0 + 21, hit(rt, 2))])
+    assert "schedule full" in err.value.detail
+    assert len(sched.schedule) == 4
+
+
+def test_schedule_survives_a_restart():
+    disk = new_disk()
+    rt = build(disk)
+    ids = rt.components["sched"].insert_many([(T0 + 100 + i, hit(rt, i)) for i in range(3)])
+    send(rt, "sched.delete", ids[0])
+    rt.run(1.0)
+    power_cycle(disk)  # everything acknowledged was synced
+    again = build(disk, offset_s=50.0)
+    sched = again.components["sched"]
+    assert sorted(sched.schedule.entries) == ids[1:]
+    assert events_named(again, "sched.restored")[0].args[0] == 2
+    again.run(60.0)
+    assert [(tag, round(t, 6)) for tag, t in again.components["probe"].hits] == [
+        (1, 51.0), (2, 52.0)]
+
+
+@pytest.mark.parametrize("policy", ["run", "skip"])
+def test_entries_missed_during_a_reset_follow_the_late_policy(policy):
+    disk = new_disk()
+    rt = build(disk)
+    rt.components["sched"].insert_many(
+        [(T0 + 10, hit(rt, 1)), (T0 + 100, hit(rt, 2)), (T0 + 290, hit(rt, 3)),
+         (T0 + 400, hit(rt, 4))])
+    rt.run(5.0)
+    # down from t=5 s to t=300 s: entries 1 (290 s late), 2 (200 s) and 3 (10 s) were missed
+    again = build(disk, offset_s=300.0, sched={"late_policy": policy, "late_window_s": 250.0})
+    again.run(200.0)
+    hits = again.components["probe"].hits
+    missed = events_named(again, "sched.missed_at_boot")[0].args
+    skipped = [e.args[0] for e in events_named(again, "sched.entry_skipped")]
+    if policy == "run":
+        assert [tag for tag, _ in hits] == [2, 3, 4]
+        assert hits[0][1] == hits[1][1] == 0.0  # at the first cycle, oldest first
+        assert missed == (3, 2, "run", 1) and skipped == [1]
+    else:
+        assert [tag for tag, _ in hits] == [4]
+        assert missed == (3, 0, "skip", 3) and skipped == [1, 2, 3]
+    assert round(hits[-1][1], 6) == 100.0
+    assert again.telemetry.get("sched.skipped") == len(skipped)
+    # the skipped and run entries are gone for good
+    third = build(disk, offset_s=600.0)
+    assert len(third.components["sched"].schedule) == 0
+
+
+def test_a_forward_time_step_past_the_window_skips_instead_of_running():
+    source = DisciplinedTime(clock=None)  # set below, once the runtime has its clock
+    rt = build(new_disk(), sched={"late_window_s": 30.0}, time_url="resource:sctime",
+               resources={"sctime": source}, boot=False)
+    source.clock = rt.clock
+    rt.boot()
+    assert rt.telemetry.get("sched.time_valid") is False
+    rt.components["sched"].insert_many([(T0 + 5, hit(rt, 1)), (T0 + 100, hit(rt, 2)),
+                                        (T0 + 200, hit(rt, 3))])
+    rt.run(2.0)
+    assert rt.components["probe"].hits == []  # no time, nothing runs
+    assert rt.telemetry.get("sched.time_valid") is False
+    source.set_coarse(T0 + 4.0, rt.clock.monotonic())
+    rt.run(2.0)
+    assert rt.telemetry.get("sched.time_valid") is True
+    assert [tag for tag, _ in rt.components["probe"].hits] == [1]
+    source._set_reference(rt.clock.monotonic(), 0, T0 + 150.0)  # a 145 s step forward
+    rt.run(60.0)
+    assert [tag for tag, _ in rt.components["probe"].hits] == [1, 3]
+    assert [e.args[0] for e in events_named(rt, "sched.entry_skipped")] == [2]
+
+
+def test_journal_compacts_and_the_compacted_schedule_reloads_identically():
+    disk = new_disk()
+    rt = build(disk)
+    sched = rt.components["sched"]
+    ids = []
+    for batch in range(30):
+        ids += sched.insert_many([(T0 + 1000 + batch * 100 + i, hit(rt, i)) for i in range(100)])
+        for entry_id in ids[batch * 100: batch * 100 + 60]:
+            sched.delete(entry_id)
+    assert sched.journal.compactions >= 1
+    assert sched.journal.journal_bytes < 8 * sched.journal.snapshot_bytes + 65536
+    assert len(sched.schedule.heap) <= 2 * len(sched.schedule) + 64  # stale items bounded
+    expected = {e.entry_id: (e.tai, e.command) for e in sched.schedule.entries.values()}
+    power_cycle(disk)
+    again = build(disk)
+    got = {e.entry_id: (e.tai, e.command) for e in again.components["sched"].schedule.entries
+           .values()}
+    assert got == expected and len(got) == 30 * 40
+    assert again.components["sched"].insert_many([(T0 + 99_999, hit(again, 1))]) == [
+        max(ids) + 1]  # IDs are never reused
+
+
+def test_power_loss_right_after_a_dispatch_never_runs_it_again():
+    disk = new_disk()
+    rt = build(disk)
+    rt.components["sched"].insert_many([(T0 + 1.0, hit(rt, 1)), (T0 + 3.0, hit(rt, 2))])
+    rt.run(1.1)
+    assert [tag for tag, _ in rt.components["probe"].hits] == [1]
+    power_cycle(disk)
+    again = build(disk, offset_s=0.5, sched={"late_window_s": 1000.0})
+    again.run(5.0)
+    assert [tag for tag, _ in again.components["probe"].hits] == [2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "add", "add", "delete", "run", "restart"]),
+                          st.floats(0.0, 30.0), st.integers(0, 50)), max_size=40))
+def test_schedule_matches_a_model_through_inserts_deletes_runs_and_restarts(ops):
+    """Every inserted, undeleted entry runs exactly once, within one cycle, in time order."""
+    disk = new_disk()
+    rt = build(disk)
+    start = 0.0  # simulated time since EPOCH at the current runtime's clock zero
+    model: dict[int, float] = {}
+    due: dict[int, float] = {}
+    ran: list[tuple[int, float]] = []
+    tag_of: dict[int, int] = {}
+    for op, offset, pick in ops:
+        sched = rt.components["sched"]
+        now = start + rt.clock.monotonic()
+        if op == "add":
+            tag = len(tag_of)
+            (entry_id,) = sched.insert_many([(T0 + now + offset, hit(rt, tag))])
+            tag_of[tag] = entry_id
+            model[entry_id] = now + offset
+        elif op == "delete" and model:
+            entry_id = sorted(model)[pick % len(model)]
+            sched.delete(entry_id)
+            del model[entry_id]
+        elif op == "run":
+            before = len(rt.components["probe"].hits)
+            rt.run(round(offset, 1))
+            for tag, t in rt.components["probe"].hits[before:]:
+                ran.append((tag_of[tag], start + t))
+                due[tag_of[tag]] = model.pop(tag_of[tag])
+        elif op == "restart":
+            rt.run(0.1)
+            for tag, t in rt.components["probe"].hits:
+                if tag_of[tag] in model:
+                    ran.append((tag_of[tag], start + t))
+                    due[tag_of[tag]] = model.pop(tag_of[tag])
+            start += rt.clock.monotonic()
+            rt = build(disk, offset_s=start, sched={"late_window_s": 1e9})
+    assert len({i for i, _ in ran}) == len(ran)  # nothing ran twice
+    for entry_id, t in ran:
+        assert 0 <= t - due[entry_id] < PERIOD + 1e-6, (entry_id, t, due[entry_id])
+    assert [i for i, _ in ran] == sorted(due, key=lambda i: (due[i], i))  # in time order
+    assert sorted(rt.components["sched"].schedule.entries) == sorted(model)
+
+
+def test_schedule_heap_keeps_order_and_bounds_stale_items():
+    schedule = Schedule(capacity=100_000)
+    from flight.svc.scheduler import Entry
+
+    for i in range(1000):
+        schedule.add(Entry(i, float((i * 7919) % 1000), Command(1), b""))
+    for i in range(0, 1000, 2):
+        schedule.remove(i)
+    assert len(schedule.heap) <= 2 * len(schedule) + 64
+    due = schedule.pop_due(499.0, 10_000)
+    assert [e.tai for e in due] == sorted(e.tai for e in due)
+    assert all(e.entry_id % 2 for e in due) and all(e.tai <= 499.0 for e in due)
+    rest = [heapq.heappop(schedule.heap) for _ in range(len(schedule.heap))]
+    assert all(t > 499.0 for t, i in rest if i in schedule.entries)
+
+
+def test_the_scheduler_reports_missing_wiring_at_build_time():
+    from flight.runtime.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dispatcher"):
+        build(new_disk(), sched={"dispatcher": "nobody"}, boot=False).prepare()
+    with pytest.raises(ConfigError, match="late_policy"):
+        build(new_disk(), sched={"late_policy": "maybe"}, boot=False)
+    assert "sched.restored" in event_names(build(new_disk()))
