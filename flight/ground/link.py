@@ -76,7 +76,7 @@ class GroundLink:
     def __init__(
         self,
         profile: LinkProfile,
-        keys: GroundKeys,
+        keys: GroundKeys | None,
         clock: Clock,
         transport: Transport,
         *,
@@ -84,7 +84,7 @@ class GroundLink:
         transmission_limit: int = 5,
         on_frame: Callable[[ReceivedFrame], None] | None = None,
     ) -> None:
-        if keys.spi != profile.spi:
+        if keys is not None and keys.spi != profile.spi:
             raise ValueError(f"the key file is for SPI {keys.spi}, the link uses SPI "
                              f"{profile.spi}")
         self.profile = profile
@@ -92,11 +92,13 @@ class GroundLink:
         self.transport = transport
         self.on_frame = on_frame
         self.keys = keys
-        self.sdls = Sdls(keys.key_store())
-        self.sdls.add(profile.sa_parameters)
-        if keys.key_id != profile.key_id:
-            self.sdls.rekey(profile.spi, keys.key_id)
-        self.sdls.start(profile.spi)
+        self.sdls: Sdls | None = None
+        if keys is not None:
+            self.sdls = Sdls(keys.key_store())
+            self.sdls.add(profile.sa_parameters)
+            if keys.key_id != profile.key_id:
+                self.sdls.rekey(profile.spi, keys.key_id)
+            self.sdls.start(profile.spi)
         self.fop = Fop1(
             profile.spacecraft_id, profile.tc_vcid, clock,
             window_width=profile.farm_window // 2, t1_initial_s=t1_s,
@@ -122,6 +124,11 @@ class GroundLink:
         """FOP-1 takes packets (AD service initiated or being initiated)."""
         return self.fop.state is not FopState.INITIAL
 
+    @property
+    def can_command(self) -> bool:
+        """Keys were given: without them the link only receives."""
+        return self.sdls is not None
+
     def send_packet(self, apid: int, data: bytes, tag: Hashable = None) -> bool:
         """Queue one TC packet for sequence-controlled delivery; False if FOP-1 refuses it (AD
         service not initiated yet, or its queue is full). A packet larger than one frame
@@ -138,17 +145,21 @@ class GroundLink:
     def set_next_arsn(self, number: int) -> None:
         """Continue the SA's anti-replay sequence numbers at `number` (after a restart of the
         ground station, from the satellite's `uplink.arsn` telemetry + 1)."""
-        sa = self.sdls.association(self.profile.spi)
-        sa.next_sequence_number = max(sa.next_sequence_number, number)
+        if self.sdls is not None:
+            sa = self.sdls.association(self.profile.spi)
+            sa.next_sequence_number = max(sa.next_sequence_number, number)
 
     def use_key(self, keys: GroundKeys) -> None:
         """Protect the following frames with `keys`' session key (after `uplink.rekey_sa`)."""
+        if self.sdls is None:
+            raise ValueError("a receive-only link (no keys) cannot change keys")
         if self.sdls.keys.state(keys.key_id) is None:
             keys.install_session(self.sdls.keys)
         self.sdls.rekey(self.profile.spi, keys.key_id)
         self.keys = keys
 
     def _protect(self, frame: TcFrame) -> bytes:
+        assert self.sdls is not None
         return self.sdls.apply(frame, self.profile.spi)
 
     def take_purged(self) -> list[Hashable]:
@@ -197,7 +208,7 @@ class GroundLink:
         self.clcw = clcw
         fop = self.fop
         if fop.state is FopState.INITIAL:
-            if fop.suspend_state == 0:
+            if fop.suspend_state == 0 and self.sdls is not None:
                 fop.set_v_s(clcw.report_value)
                 fop.initiate_ad_with_unlock()
                 self.counters.initiations += 1

@@ -315,6 +315,8 @@ class GroundStation:
         """Send command `name` with its arguments (positional, or by name); checked against the
         dictionary first (`CommandArgumentError`), sent through SDLS and FOP-1."""
         command = self.dictionary.encode_command(name, values, args, seq=self._next_seq)
+        if not self.link.can_command:
+            raise GroundError("no keys: this ground station only receives (give a key file)")
         if not self.identified:
             self.identify()
         if not self.link.ready:
