@@ -34,9 +34,9 @@ when `m` samples in a row pass (an event). Actions other than "event" are recove
 against the monitor's unit: at most `max_recoveries` per `recovery_window_s`; one more and the
 unit is marked faulty (health FAULT, an event) and its monitors act no more until the unit is
 reset by command (`reset_unit`, or `health.clear_health`). A sequence action sends the
-sequencer's start command (`sequence_command`, default ``seq.start``) with the sequence's name
-or ID; a mode action asks the mode manager; a command goes out on the `commands` output,
-connected to the dispatcher.
+start command of the sequencer (`flight.svc.sequencer`; setting `sequence_command`, default
+``seq.start``) with the sequence's name or ID; a mode action asks the mode manager; a command
+goes out on the `commands` output, connected to the dispatcher.
 
 The table is checked when the deployment is built (channels, types, limits, modes, commands and
 their arguments); the retuning commands check a changed row the same way before it replaces the
@@ -571,13 +571,14 @@ class FaultManager(Component):
             raise CommandError(ReasonCode.NOT_FOUND, f"no monitor has ID {monitor}")
         return m
 
-    def _retune(self, m: _Monitor, **changes: Any) -> None:
+    def _retune(self, monitor: _Monitor, **changes: Any) -> None:
         """Check a changed definition as a whole, then activate it (or change nothing)."""
         try:
-            d = replace(m.d, **changes).check()
+            d = replace(monitor.d, **changes).check()
         except MonitorError as exc:
-            raise CommandError(ReasonCode.OUT_OF_RANGE, f"monitor {m.d.name}: {exc}") from None
-        m.apply(d)
+            raise CommandError(ReasonCode.OUT_OF_RANGE,
+                               f"monitor {monitor.d.name}: {exc}") from None
+        monitor.apply(d)
         self.emit(self.retuned, d.name, d.describe()[:120])
 
     def _require(self, m: _Monitor, kind: MonitorKind) -> None:
