@@ -111,6 +111,8 @@ class GroundLink:
         self.counters = GroundLinkCounters()
         self.rejected: Counter[str] = Counter()
         self.clcw: Clcw | None = None
+        #: Start COP-1 on the next CLCW. A station clears it until it knows the ARSN to use.
+        self.initiate = True
         self.alerts: list[FopAlert] = []
         self._purged: deque[Hashable] = deque()
         self._pad = bytes((PAD_OCTET,)) * profile.frame_octets
@@ -208,7 +210,7 @@ class GroundLink:
         self.clcw = clcw
         fop = self.fop
         if fop.state is FopState.INITIAL:
-            if fop.suspend_state == 0 and self.sdls is not None:
+            if fop.suspend_state == 0 and self.sdls is not None and self.initiate:
                 fop.set_v_s(clcw.report_value)
                 fop.initiate_ad_with_unlock()
                 self.counters.initiations += 1

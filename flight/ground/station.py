@@ -40,6 +40,9 @@ from flight.runtime.records import EventRecord, Severity, Stage, Verification
 
 UPLINK_CLASS: Final[str] = "flight.link.uplink_component:Uplink"
 DICTIONARY_ID_CHANNEL: Final[str] = "executive.dictionary_id"
+ARSN_RESTART_MARGIN: Final[int] = 64
+"""ARSNs skipped after the satellite's highest: frames an earlier session still had in flight
+(in a radio queue) then arrive too old, instead of taking the numbers this session uses."""
 _FINAL_STAGES: Final = frozenset({Stage.COMPLETED, Stage.ACCEPTANCE_FAILED, Stage.START_FAILED,
                                   Stage.COMPLETION_FAILED})
 T = TypeVar("T")
@@ -182,6 +185,7 @@ class GroundStation:
         self._report_start: dict[tuple[int, int], int] = {}
         self._uplink = _uplink_name(dictionary)
         link.on_frame = self._frame
+        link.initiate = False  # no frame goes up before `identify` knows its ARSN
 
     # ------------------------------------------------------------ receiving
 
@@ -300,8 +304,9 @@ class GroundStation:
         arsn = f"{self._uplink}.arsn" if self._uplink else None
         if arsn is not None and self.dictionary.packetized(arsn):
             update = self.await_telemetry(arsn, timeout=timeout)
-            self.link.set_next_arsn(int(update.value) + 1)
+            self.link.set_next_arsn(int(update.value) + 1 + ARSN_RESTART_MARGIN)
         self.identified = True
+        self.link.initiate = True
         return self.reported_dictionary_id
 
     def await_link(self, timeout: float = 10.0) -> None:

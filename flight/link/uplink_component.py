@@ -365,6 +365,7 @@ class Uplink(Component):
         reservation is acted on."""
         assert self.sdls is not None
         highest = self.sdls.highest_sequence_number(self.profile.spi)
+        self.tlm(self.arsn, highest)  # at once: a ground station that restarts reads it
         if highest >= self._arsn_reserved:
             self._arsn_reserved = highest + ARSN_RESERVATION
             self._save_sa_record()
