@@ -14,12 +14,12 @@ fixed-length frames by VC priority, completes short frames with idle packets and
 frames when nothing is queued, so the CLCW keeps flowing.
 
 Pacing: the radio sends `air_rate_bps / (CADU octets x bits_per_octet)` frames per second; each
-cycle the component earns credit at that rate and produces one frame per credit; what a cycle
-could not use (the radio said nothing, or a stall) is banked up to `burst_frames`, no more. Frames are built as late as possible, so a packet waiting in a VC queue can
-still be overtaken by a more urgent one, and the radio's queue stays near empty instead of
-filling with frames built ahead of time (whose CLCW would be stale by the time they go out).
-Set `air_rate_bps` to the radio's air rate and `bits_per_octet` to its pacer's (both 10 bits per
-octet by default).
+cycle the component earns credit at that rate and produces one frame per whole credit; credit a
+cycle leaves unused (after a stall) is banked up to `burst_frames`, no more. Frames are built as
+late as possible, so a packet waiting in a VC queue can still be overtaken by a more urgent one,
+and the radio's queue stays near empty instead of filling with frames built ahead of time (whose
+CLCW would be stale by the time they go out). Set `air_rate_bps` to the radio's air rate and
+`bits_per_octet` to its pacer's (10 bits per octet by default).
 """
 
 from __future__ import annotations
