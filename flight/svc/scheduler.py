@@ -506,11 +506,16 @@ class Scheduler(Component):
     @command(2, entry_id=U32)
     def delete(self, entry_id: int) -> None:
         """Delete one entry."""
-        if entry_id not in self.schedule.entries:
+        entry = self.schedule.entries.get(entry_id)
+        if entry is None:
             raise CommandError(ReasonCode.NOT_FOUND, f"no entry {entry_id} in the schedule")
         self._journal().append(["d", entry_id])
-        self._commit_or_fail()
-        self.schedule.remove(entry_id)
+        self.schedule.remove(entry_id)  # before the commit, which may write a snapshot
+        try:
+            self._commit_or_fail()
+        except CommandError:
+            self.schedule.add(entry)
+            raise
         self.emit(self.entry_deleted, entry_id)
         self._report()
 
@@ -518,8 +523,15 @@ class Scheduler(Component):
     def clear(self) -> None:
         """Delete every entry."""
         self._journal().append(["c"])
-        self._commit_or_fail()
-        self.emit(self.schedule_cleared, self.schedule.clear())
+        entries = list(self.schedule.entries.values())
+        self.schedule.clear()  # before the commit, which may write a snapshot
+        try:
+            self._commit_or_fail()
+        except CommandError:
+            for entry in entries:
+                self.schedule.add(entry)
+            raise
+        self.emit(self.schedule_cleared, len(entries))
         self._report()
 
     def _commit_or_fail(self) -> None:

@@ -4,6 +4,7 @@ tests, on the simulated clock and a simulated disk that a test can power-cycle."
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from flight.svc.products import ProductStore
 from flight.svc.scheduler import Scheduler
 from flight.svc.sequencer import Sequencer
 from hal.clock import SimClock
-from hal.storage import sim_disk
+from hal.storage import SimBackend, Storage, open_storage, sim_disk
 from hal.time import utc_to_tai
 
 EPOCH = datetime(2025, 3, 20)
@@ -104,3 +105,63 @@ def hit(rt: Runtime, tag: int) -> Command:
 def power_cycle(disk: str) -> None:
     """Lose everything on the simulated disk that was not synced."""
     sim_disk(disk[len("mem://"):]).power_loss()
+
+
+class PowerCut(BaseException):
+    """Raised where the power was cut (a BaseException: no handler in the software catches it,
+    as none could catch a real power cut)."""
+
+
+class CuttingDisk(SimBackend):
+    """A simulated disk whose power is cut at its `budget`-th write, append, sync, rename or
+    delete: unsynced data is lost (appends torn at random) and `PowerCut` is raised."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self.rng = rng
+        self.budget: int | None = None
+        self.operations = 0
+
+    def _tick(self) -> None:
+        self.operations += 1
+        if self.budget is not None and self.operations >= self.budget:
+            self.budget = None
+            self.power_loss(self.rng)
+            raise PowerCut
+
+    def write(self, name: str, data: bytes) -> None:
+        self._tick()
+        super().write(name, data)
+
+    def append(self, name: str, data: bytes) -> None:
+        self._tick()
+        super().append(name, data)
+
+    def sync(self, name: str) -> None:
+        self._tick()
+        super().sync(name)
+
+    def rename(self, src: str, dst: str) -> None:
+        self._tick()
+        super().rename(src, dst)
+
+    def sync_dir(self) -> None:
+        self._tick()
+        super().sync_dir()
+
+    def delete(self, name: str) -> None:
+        self._tick()
+        super().delete(name)
+
+
+def on_disk(monkeypatch: Any, disk: SimBackend, *modules: Any) -> str:
+    """Make `modules` open `disk` for the storage URL returned."""
+    url = f"mem://cutting-{id(disk)}"
+    real = open_storage
+
+    def opener(u: str) -> Storage:
+        return Storage(disk) if u == url else real(u)
+
+    for module in modules:
+        monkeypatch.setattr(module, "open_storage", opener)
+    return url
