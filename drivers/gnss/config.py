@@ -7,13 +7,16 @@ Builders give complete frames for the commands a flight receiver needs: message 
 `Configurator.send(frame)` writes a command to a serial-like port and reads until the receiver
 answers ACK-ACK or ACK-NAK for that class/id, or the attempt's deadline passes on the injected
 clock; it then retries, and finally reports a timeout. It never raises on what the receiver does
-(silence, garbage, a port error): every outcome is a `ConfigResult` and a counter.
+(silence, garbage, a port error): every outcome is a `ConfigResult` and a counter. A `cancelled`
+callable (the runtime stopping) ends a wait early with a CANCELLED result.
+
+`cfg_rst` restarts the receiver (hot, warm or cold start); the receiver does not acknowledge it.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag, StrEnum
 from typing import Final, Protocol
@@ -67,6 +70,17 @@ _VALUE_SIZE: Final = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8}  # key size code -> value oc
 _NAV5_MASK_DYN: Final = 0x0001
 
 
+class StartMode(IntEnum):
+    """CFG-RST navBbrMask: which battery-backed navigation data the restart clears."""
+
+    HOT = 0x0000
+    WARM = 0x0001  # ephemerides
+    COLD = 0xFFFF  # everything: ephemerides, almanac, position, clock
+
+
+RESET_GNSS_ONLY: Final = 0x02  # CFG-RST resetMode: controlled restart of the GNSS tasks only
+
+
 class Port(IntEnum):
     """u-blox I/O port numbers (the order of CFG-MSG's per-port rates)."""
 
@@ -102,6 +116,12 @@ def cfg_nav5(model: DynamicModel) -> bytes:
     return ubx.frame(ubx.MsgClass.CFG, ubx.CfgId.NAV5, payload)
 
 
+def cfg_rst(start: StartMode) -> bytes:
+    """Restart the receiver's navigation (not the whole chip): no ACK follows."""
+    payload = struct.pack("<HBx", start, RESET_GNSS_ONLY)
+    return ubx.frame(ubx.MsgClass.CFG, ubx.CfgId.RST, payload)
+
+
 def cfg_valset(items: Sequence[tuple[int, int]], layers: Layer = Layer.RAM) -> bytes:
     """Set configuration keys (key ID, value); the value width comes from the key ID."""
     payload = bytearray(struct.pack("<BBxx", 0, layers))
@@ -129,6 +149,7 @@ class Outcome(StrEnum):
     ACKED = "acked"
     NAKED = "naked"
     TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +175,7 @@ class ConfigCounters:
     timeouts: int = 0
     retries: int = 0
     port_errors: int = 0
+    cancelled: int = 0
 
 
 class Configurator:
@@ -173,6 +195,7 @@ class Configurator:
         poll_s: float = 0.02,
         read_size: int = 512,
         decoder: StreamDecoder | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self._port = port
         self._clock = clock
@@ -184,6 +207,7 @@ class Configurator:
         self.counters = ConfigCounters()
         self.fixes: list[Fix] = []
         self._acks: list[ubx.Ack] = []
+        self._cancelled = cancelled if cancelled is not None else _never
 
     def on_message(self, message: Message) -> None:
         if type(message) is ubx.Ack:
@@ -197,6 +221,12 @@ class Configurator:
         start = self._clock.monotonic()
         attempts = 0
         for attempt in range(1, self.retries + 2):
+            if self._cancelled():
+                c.cancelled += 1
+                return ConfigResult(
+                    name, msg_class, msg_id, Outcome.CANCELLED, attempts,
+                    self._clock.monotonic() - start,
+                )  # fmt: skip
             attempts = attempt
             if attempt > 1:
                 c.retries += 1
@@ -240,10 +270,14 @@ class Configurator:
                         return Outcome.ACKED if ack.acknowledged else Outcome.NAKED
                 self._acks.clear()
             now = clock.monotonic()
-            if now >= deadline:
+            if now >= deadline or self._cancelled():
                 return None
             if not data:
                 clock.sleep_until(min(deadline, now + self.poll_s))
+
+
+def _never() -> bool:
+    return False
 
 
 def _command_name(msg_class: int, msg_id: int) -> str:

@@ -356,15 +356,20 @@ class SimSerialPort(SerialPort):
         if notify is not None:
             notify()
 
-    def _wait_for_write(self, writes: int, wake: float | None) -> bool:
-        """Wait on the clock until the far end writes, this port closes, or `wake`; False when
-        this thread cannot block on the clock (a `SimClock` blocks only its worker threads)."""
+    def _wait(self, writes: int | None, wake: float | None) -> bool:
+        """Wait on the clock until `wake`, this port closes or, with `writes` given, the far end
+        writes; False when this thread cannot block on the clock (a `SimClock` blocks only its
+        worker threads), which then sleeps instead."""
         wait_for = getattr(self.link.clock, "wait_for", None)
         if wait_for is None:
             return False
         line = self.rx
+
+        def woken() -> bool:
+            return not self._is_open or (writes is not None and line.writes != writes)
+
         try:
-            wait_for(lambda: line.writes != writes or not self._is_open, wake)
+            wait_for(woken, wake)
         except RuntimeError:  # SimClock.wait_for outside a worker thread, raised before waiting
             return False
         return True
@@ -374,7 +379,7 @@ class SimSerialPort(SerialPort):
         deadline = None if timeout is None else clock.monotonic() + timeout
         got = bytearray()
         while True:
-            writes = None
+            writes = None  # the far end's write count, when waiting for it to write
             with self.link.lock:
                 if not self._is_open:  # closed by another thread while this one waited
                     raise PortNotOpenError(self.name)
@@ -397,7 +402,7 @@ class SimSerialPort(SerialPort):
                     wake = now + max(_POLL_S, self.settings.character_time_s)
                 if deadline is not None:
                     wake = min(wake, deadline)
-            if writes is None or not self._wait_for_write(writes, deadline):
+            if not self._wait(writes, wake if writes is None else deadline):
                 clock.sleep_until(wake)
 
     def _write(self, data: bytes, timeout: float | None) -> int:
