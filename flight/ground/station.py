@@ -16,6 +16,10 @@ what they wait for arrives or their time-out passes on the injected clock; betwe
 that runs the satellite's runtime instead). `start` arguments select where a search begins: None
 searches the whole history (as F Prime does), `mark()` gives the present.
 
+Files (`files=GroundFiles(link, folder)`, see `flight.ground.files`): CFDP PDUs on the file
+downlink APID go to the ground's CFDP entity; `received_files()`, `await_file(name)`,
+`put_file(local_path, remote_name, cls=2)` and `await_transfer(tid)` use it.
+
 Before the first command the station identifies the satellite: it waits for the dictionary ID in
 housekeeping (`executive.dictionary_id`) and refuses to command a satellite whose ID differs from
 its dictionary's; it also reads the uplink's highest ARSN (`<uplink>.arsn`) so that SDLS sequence
@@ -30,8 +34,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from flight.cfdp import ConditionCode, DeliveryCode, TransactionId, TransferStatus
 from flight.ground.archive import Archive
 from flight.ground.dictionary import DictionaryError, GroundDictionary
+from flight.ground.files import GroundFiles, ReceivedFile
 from flight.ground.link import GroundLink, ReceivedFrame
 from flight.link.errors import LinkError
 from flight.link.spacepacket import SpacePacket, telemetry_time
@@ -79,6 +85,18 @@ class CommandNotDelivered(GroundError):
         super().__init__(f"{request.name} (seq {request.seq}) not delivered: COP-1 alert "
                          f"{alert}")
         self.request = request
+
+
+class FileTransferFailed(GroundError):
+    """A file transfer ended with a fault, a cancel, or incomplete data."""
+
+    def __init__(self, status: TransferStatus) -> None:
+        delivery = status.delivery_code
+        super().__init__(f"transfer {status.transaction} of {status.source_file or '?'} -> "
+                         f"{status.destination_file or '?'} ended "
+                         f"{status.condition_code.name}, "
+                         f"{delivery.name if delivery is not None else 'nothing delivered'}")
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +178,7 @@ class GroundStation:
         poll_interval_s: float = 0.01,
         identify_timeout_s: float = 30.0,
         history_limit: int = 100_000,
+        files: GroundFiles | None = None,
     ) -> None:
         self.dictionary = dictionary
         self.link = link
@@ -184,6 +203,7 @@ class GroundStation:
         self._undelivered: dict[int, str] = {}
         self._report_start: dict[tuple[int, int], int] = {}
         self._uplink = _uplink_name(dictionary)
+        self.files = files
         link.on_frame = self._frame
         link.initiate = False  # no frame goes up before `identify` knows its ARSN
 
@@ -205,6 +225,8 @@ class GroundStation:
             if isinstance(seq, int):
                 alert = self.link.fop.last_alert
                 self._undelivered[seq] = alert.name if alert is not None else "purged"
+        if self.files is not None:
+            self.files.poll()
 
     def _frame(self, received: ReceivedFrame) -> None:
         if self.archive is not None:
@@ -226,6 +248,8 @@ class GroundStation:
                 self._verification(Verification.unpack(data, onboard), received)
             elif packet.apid == p.apid_file_downlink:
                 self.file_pdus.append(data)
+                if self.files is not None:
+                    self.files.receive(data)
             else:
                 self.decode_errors[f"apid_0x{packet.apid:03X}"] += 1
         except (LinkError, DecodeError, DictionaryError) as exc:
@@ -307,6 +331,8 @@ class GroundStation:
             self.link.set_next_arsn(int(update.value) + 1 + ARSN_RESTART_MARGIN)
         self.identified = True
         self.link.initiate = True
+        if self.files is not None:
+            self.files.uplink_enabled = True
         return self.reported_dictionary_id
 
     def await_link(self, timeout: float = 10.0) -> None:
@@ -366,6 +392,45 @@ class GroundStation:
     def send_and_await_completion(self, name: str, *values: Any, timeout: float = 10.0,
                                   **args: Any) -> Verification:
         return self.await_completion(self.send_command(name, *values, **args), timeout)
+
+    # ------------------------------------------------------------ files
+
+    def _file_service(self) -> GroundFiles:
+        if self.files is None:
+            raise GroundError("no file folder: give the station files=GroundFiles(...)")
+        if self.link.can_command and not self.identified:
+            self.identify()  # Finished PDUs and NAKs go up only once the ARSN is known
+        return self.files
+
+    def received_files(self) -> list[ReceivedFile]:
+        """Files received complete and checked, oldest first."""
+        return list(self.files.received) if self.files is not None else []
+
+    def await_file(self, name: str, timeout: float = 60.0) -> ReceivedFile:
+        """The first received file named `name` (as the satellite names it)."""
+        files = self._file_service()
+        found = self._until(lambda: next((f for f in files.received if f.name == name), None),
+                            timeout)
+        if found is None:
+            raise AwaitTimeout(f"no file {name} received in {timeout} s")
+        return found
+
+    def put_file(self, local_path: str, remote_name: str, cls: int = 2) -> TransactionId:
+        """Start uplinking a local file, stored on board as `remote_name`; class 1 or 2."""
+        return self._file_service().put(local_path, remote_name, cls)
+
+    def await_transfer(self, tid: TransactionId, timeout: float = 120.0) -> TransferStatus:
+        """The final status of an uplink: returned when the satellite has the whole file with
+        its checksum verified (class 2: its Finished PDU); `FileTransferFailed` otherwise."""
+        files = self._file_service()
+        status = self._until(lambda: files.finished(tid), timeout)
+        if status is None:
+            raise AwaitTimeout(f"transfer {tid} not finished in {timeout} s "
+                               f"({files.status(tid).progress} octets sent)")
+        if (status.condition_code is not ConditionCode.NO_ERROR
+                or status.delivery_code is not DeliveryCode.DATA_COMPLETE):
+            raise FileTransferFailed(status)
+        return status
 
     # ------------------------------------------------------------ telemetry and events
 
