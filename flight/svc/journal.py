@@ -67,11 +67,14 @@ class Journal:
         record is not in this format: the owner decides how to rebuild.
         """
         state: Any = None
+        # until the snapshot names its generation, the newest on the medium: a compaction after
+        # a failed open must start a generation no stale journal has
+        self.generation = max(self._generations(), default=0)
+        self.snapshot_bytes = 0
         try:
             raw = self.storage.load(self.name + SNAPSHOT_SUFFIX)
         except StorageMissing:
-            self.generation = 0
-            self.snapshot_bytes = 0
+            pass
         else:
             body = _decode(self.name, raw)
             if type(body) is not list or len(body) != 2 or type(body[0]) is not int:
@@ -87,20 +90,26 @@ class Journal:
         changes = [_decode(self.name, record) for _, record in self._log.records()]
         return state, changes
 
+    def _segments(self) -> list[tuple[int, str]]:
+        """(generation, name) of every journal segment on the medium."""
+        prefix = self.name + "-"
+        out = []
+        for name in self.storage.backend.names():
+            if name.startswith(prefix):
+                generation, dot, seq = name[len(prefix):].partition(".")
+                if dot and generation.isdigit() and seq.isdigit():
+                    out.append((int(generation), name))
+        return out
+
+    def _generations(self) -> set[int]:
+        return {generation for generation, _ in self._segments()}
+
     def _delete_stale_generations(self) -> None:
         backend = self.storage.backend
-        prefix = self.name + "-"
-        deleted = False
-        for name in backend.names():
-            if not name.startswith(prefix):
-                continue
-            generation, dot, seq = name[len(prefix):].partition(".")
-            if dot and generation.isdigit() and seq.isdigit() and int(generation) != (
-                self.generation
-            ):
-                backend.delete(name)
-                deleted = True
-        if deleted:
+        stale = [name for generation, name in self._segments() if generation != self.generation]
+        for name in stale:
+            backend.delete(name)
+        if stale:
             backend.sync_dir()
 
     def append(self, change: Any) -> None:
@@ -122,9 +131,10 @@ class Journal:
 
     def compact(self, state: Any) -> None:
         """Replace snapshot + journal by a snapshot of `state` (which must include every
-        committed and appended change) and an empty journal."""
-        old = self._require_open()
-        old.flush()
+        committed and appended change) and an empty journal. Also the way to start afresh
+        after `open` failed."""
+        if self._log is not None:
+            self._log.flush()
         raw = msgpack.packb([self.generation + 1, state])
         self.storage.save(self.name + SNAPSHOT_SUFFIX, raw)
         self.generation += 1

@@ -47,7 +47,6 @@ from typing import Any, Final
 
 import msgpack
 
-from flight.cfdp.errors import FilestoreError
 from flight.codec import crc32c
 from flight.runtime.component import (
     Channel,
@@ -533,13 +532,13 @@ class StoreFilestore:
         try:
             normalize_path(name)
         except BadPath as exc:
-            raise FilestoreError(name, exc.detail) from None
+            raise _filestore_error(name, exc.detail) from None
 
     def open_read(self, name: str) -> _BytesRead:
         try:
             return _BytesRead(self.store.read(name))
         except StoreError as exc:
-            raise FilestoreError(name, str(exc)) from None
+            raise _filestore_error(name, str(exc)) from None
 
     def create_partial(self) -> _StorePartial:
         return _StorePartial(self)
@@ -550,7 +549,15 @@ class StoreFilestore:
             self.store.write(name, data, category=category, priority=self.store.uplink_priority,
                              meta={"source": "uplink"})
         except StoreError as exc:
-            raise FilestoreError(name, str(exc)) from None
+            raise _filestore_error(name, str(exc)) from None
+
+
+def _filestore_error(name: str, reason: str) -> OSError:
+    """CFDP's `FilestoreError`, imported only when a CFDP engine uses the store (the CFDP
+    package is large, and most users of the store never load it)."""
+    from flight.cfdp.errors import FilestoreError
+
+    return FilestoreError(name, reason)
 
 
 _HK_RECORD: Final = struct.Struct(">dHH")  # TAI, structure ID, payload length
