@@ -100,7 +100,8 @@ def compile_text(
         except UnicodeDecodeError as exc:
             raise CommandTextError(source, 0, f"not UTF-8 text: {exc}") from None
     out: list[CommandLine] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines: \x85 is text
+        raw = raw.removesuffix("\r")
         if len(raw.encode()) > MAX_LINE_OCTETS:
             raise CommandTextError(source, number, f"line of {len(raw.encode())} octets, at most "
                                                    f"{MAX_LINE_OCTETS}")
@@ -265,7 +266,7 @@ def _format(kind: FieldType, value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value)  # ASCII, with JSON escapes
     if isinstance(value, float):
         return repr(value)
     return str(value)
