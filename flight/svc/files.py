@@ -183,6 +183,10 @@ class FileTransfer(Component):
                           "uplink {seq}: stored {path} as file {file_id}, {size} octets",
                           throttle=Throttle(20, 60.0), seq=U32, path=String(MAX_PATH_OCTETS),
                           file_id=U32, size=U32)
+    too_large = Event(12, Severity.WARNING_HI,
+                      "uplink {seq} {path}: {size} octets exceed the limit of {limit}, cancelled",
+                      throttle=Throttle(10, 60.0), seq=U32, path=String(MAX_PATH_OCTETS),
+                      size=U64, limit=U32)
     storage_fault = Event(11, Severity.WARNING_HI, "file transfer storage: {detail}",
                           throttle=Throttle(5, 60.0), detail=String(100))
 
@@ -216,6 +220,7 @@ class FileTransfer(Component):
         self._seq_reserved = 0
         self._seq_next = 0
         self._auto_skip: set[int] = set()  # files whose automatic downlink failed this pass
+        self._refused: list[TransactionId] = []  # uplinks too large, cancelled after receive
 
     # ------------------------------------------------------------ lifecycle
 
@@ -312,6 +317,8 @@ class FileTransfer(Component):
         entity = self._entity
         before = entity.counters.malformed_pdus
         entity.receive(pdu)
+        while self._refused:
+            entity.cancel(self._refused.pop())
         if entity.counters.malformed_pdus != before:
             reasons = entity.counters.malformed_by_reason
             self.emit(self.malformed, max(reasons, key=reasons.__getitem__)[:40])
@@ -502,6 +509,10 @@ class FileTransfer(Component):
                 active.size = status.file_size or 0
                 self.emit(self.started, Direction.UPLINK, tid.seq_num, active.path,
                           min(active.size, 0xFFFFFFFF), _cls(status.transmission_mode))
+                if active.size > self.max_uplink_octets:  # held in memory until stored
+                    self.emit(self.too_large, tid.seq_num, active.path, active.size,
+                              self.max_uplink_octets)
+                    self._refused.append(tid)
         elif kind is IndicationKind.FAULT:
             active = self.transactions.get(tid)
             direction = self._direction(ind)

@@ -26,6 +26,7 @@ from flight.runtime.topics import EVENTS
 from flight.svc.dispatcher import CommandDispatcher
 from flight.svc.files import FileTransfer
 from flight.svc.packetizer import TlmPacketizer
+from flight.svc.params import ParameterDatabase
 from flight.svc.products import ProductStore
 from hal.clock import SimClock
 from hal.storage import open_storage
@@ -76,6 +77,7 @@ class FileSat:
         rt = self.rt = Runtime("filesat", clock=self.clock, tick_hz=10, seed=3)
         hw = {"storage": self.disk, "time": epoch_url()}
         rt.add(CommandDispatcher("cmd", 0x0400))
+        rt.add(ParameterDatabase("prmdb", 0x0500), hardware={"storage": self.disk})
         self.store: ProductStore = rt.add(ProductStore("store", 0x0C00), hardware=hw,
                                           config={"quota_bytes": 4 * 1024 * 1024})
         self.imager: Imager = rt.add(Imager("imager", 0x1200), hardware={"time": epoch_url()},
