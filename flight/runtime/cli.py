@@ -8,7 +8,8 @@ import json
 import signal
 import sys
 import time
-from typing import Any, TextIO
+from datetime import datetime
+from typing import Any, Final, TextIO
 
 from flight.deployments import resolve
 from flight.runtime import dictionary
@@ -18,10 +19,13 @@ from flight.runtime.runtime import Runtime
 from flight.runtime.topics import EVENTS
 from flight.svc.health import EXIT_RESET, HealthMonitor
 from flight.svc.packetizer import TlmPacketizer
+from flight.svc.sctime import parse_utc
 from hal.clock import Clock, MonotonicClock, SimClock
+from hal.time import ClockTimeSource, utc_to_tai
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EPOCH_RESOURCE: Final = "epoch"  # resources key of the --epoch time source (resource:epoch)
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +37,15 @@ def register(subparsers: Any) -> None:
     run.add_argument("--sim", action="store_true",
                      help="simulated clock: as fast as the CPU allows, reproducible")
     run.add_argument("--speed", type=_positive, metavar="N",
-                     help="with --sim: pace the simulated clock at N times real time")
+                     help="with --sim: pace the simulated clock at N times real time; with "
+                          "--clock-origin: the scale of the shared clock")
+    run.add_argument("--clock-origin", type=float, metavar="HOST_SECONDS",
+                     help="run on the host's monotonic clock scaled by --speed, reading 0 at this "
+                          "CLOCK_MONOTONIC instant, so that a rig on the same host follows it "
+                          "(flight.emulation.clock)")
+    run.add_argument("--epoch", type=_utc, metavar="ISO8601",
+                     help="the UTC at clock reading 0: spacecraft time for components whose time "
+                          "binding is resource:epoch")
     run.add_argument("--duration", type=_positive, metavar="SECONDS",
                      help="stop after this much (simulated or real) time; default: until Ctrl-C")
     run.add_argument("--bind", action="append", default=[], metavar="NAME=URL",
@@ -62,6 +74,21 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text} must be positive")
     return value
+
+
+def _utc(text: str) -> datetime:
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    if args.clock_origin is not None:
+        from flight.emulation.clock import ScaledClock
+
+        return ScaledClock(args.speed or 1.0, args.clock_origin)
+    return SimClock() if args.sim else MonotonicClock()
 
 
 def _bindings(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
@@ -125,12 +152,15 @@ class TelemetryDigest:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.speed is not None and not args.sim:
-        args.parser.error("--speed needs --sim (the real clock always runs at real time)")
+    if args.clock_origin is not None and args.sim:
+        args.parser.error("--clock-origin and --sim exclude each other")
+    if args.speed is not None and not args.sim and args.clock_origin is None:
+        args.parser.error("--speed needs --sim or --clock-origin (the real clock always runs at "
+                          "real time)")
     if args.realtime_priority is not None and not 1 <= args.realtime_priority <= 99:
         args.parser.error("--realtime-priority must be in 1..99")
     bindings = _bindings(args.parser, args.bind)
-    clock: Clock = SimClock() if args.sim else MonotonicClock()
+    clock = _clock(args)
     try:
         dep = _load(args.deployment)
         rt = dep.build(clock=clock, bindings=bindings, seed=args.seed,
@@ -138,6 +168,8 @@ def _run(args: argparse.Namespace) -> int:
     except DeploymentError as exc:
         print(f"flight run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.epoch is not None:
+        rt.resources[EPOCH_RESOURCE] = ClockTimeSource(clock, utc_to_tai(args.epoch))
     digest = TelemetryDigest()
     for comp in rt.components.values():
         if isinstance(comp, TlmPacketizer):
@@ -155,15 +187,16 @@ def _run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, lambda *_: rt.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
     start = time.monotonic()
     try:
-        rt.run(args.duration, speed=args.speed)
+        rt.run(args.duration, speed=args.speed if args.sim else None)
     finally:
         rt.shutdown()
         for s, handler in previous.items():
             signal.signal(s, handler)
     elapsed = time.monotonic() - start
     ran = rt.executive.stats.ticks / rt.executive.tick_hz
+    kind = "simulated" if args.sim else "real time" if args.clock_origin is None else "scaled"
     print(
-        f"{dep.name}: ran {ran:.1f} s ({'simulated' if args.sim else 'real time'}) in "
+        f"{dep.name}: ran {ran:.1f} s ({kind}) in "
         f"{elapsed:.2f} s; {rt.executive.stats.ticks} ticks, {digest.packets} housekeeping "
         f"packets, telemetry digest {digest.hash.hexdigest()}, dictionary {rt.dictionary_hash}",
         flush=True,
