@@ -18,6 +18,7 @@ from flight.runtime.runtime import Runtime
 from flight.runtime.topics import EVENTS
 from flight.runtime.types import U32
 from flight.svc.dispatcher import CommandDispatcher
+from flight.svc.params import ParameterDatabase
 from flight.svc.products import ProductStore
 from flight.svc.scheduler import Scheduler
 from flight.svc.sequencer import Sequencer
@@ -61,12 +62,13 @@ def build(disk: str, *, offset_s: float = 0.0, sched: Mapping[str, Any] | None =
           seq: Mapping[str, Any] | None = None, store: Mapping[str, Any] | None = None,
           imager: Mapping[str, Any] | None = None, boot: bool = True,
           time_url: str | None = None, resources: Mapping[str, Any] | None = None) -> Runtime:
-    """cmd, probe, store, sched, seq, imager on `disk`; spacecraft time starts `offset_s` after
-    EPOCH (a restart after a reset of that long, if the disk was used before)."""
+    """cmd, prmdb, probe, store, sched, seq, imager on `disk`; spacecraft time starts
+    `offset_s` after EPOCH (a restart after a reset of that long, if the disk was used before)."""
     rt = Runtime("svc", clock=SimClock(), tick_hz=10, seed=5, resources=resources)
     time = time_url or epoch_url(offset_s)
     hw = {"storage": disk, "time": time}
     rt.add(CommandDispatcher("cmd", 0x0400))
+    rt.add(ParameterDatabase("prmdb", 0x0500), hardware={"storage": disk})
     rt.add(Probe("probe", 0x2000))
     rt.add(ProductStore("store", 0x0C00), hardware=hw,
            config={"quota_bytes": 4 * 1024 * 1024, **(store or {})})
