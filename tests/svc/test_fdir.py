@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from flight.deployments import resolve
 from flight.runtime.component import Channel, Component, Health, Update, command
-from flight.runtime.deployment import Deployment
+from flight.runtime.deployment import Deployment, DeploymentError
 from flight.runtime.errors import ConfigError, ReasonCode
 from flight.runtime.executive import RateGroup
 from flight.runtime.records import Stage
@@ -388,6 +388,21 @@ def test_command_actions_need_the_commands_output_connected():
     rt = build(limit(action={"command": "act.poke", "args": [1]}), connect=False)
     with pytest.raises(ConfigError, match="not connected"):
         rt.prepare()
+
+
+def test_a_bad_monitor_in_refsat_is_reported_with_the_file_and_the_key():
+    import tomllib
+
+    path = resolve("refsat")
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    index = next(i for i, c in enumerate(data["components"]) if c["name"] == "fdir")
+    data["components"][index]["monitors"][0]["low"] = 9.0
+    data["components"][index]["monitors"][0]["high"] = 6.0
+    with pytest.raises(DeploymentError) as err:
+        Deployment.parse(data, path).build(clock=SimClock())
+    assert str(err.value) == (f"{path}: components[{index}].monitors[0].high: high 6.0 must "
+                              "exceed low 9.0")
 
 
 # --- refsat ----------------------------------------------------------------------------------

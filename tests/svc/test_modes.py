@@ -18,6 +18,7 @@ from flight.svc.dispatcher import CommandDispatcher
 from flight.svc.health import HealthMonitor
 from flight.svc.modes import ModeCause, ModeManager
 from flight.svc.params import ParameterDatabase
+from flight.svc.sequencer import Sequencer
 from flight.svc.watchdog import ResetCause
 from hal.clock import SimClock
 
@@ -151,6 +152,23 @@ def test_refused_and_malformed_transitions_fail_verification():
     assert (report.stage, report.reason) == (Stage.ACCEPTANCE_FAILED, ReasonCode.OUT_OF_RANGE)
     assert rt.components["modes"].current.name == "boot"
     assert rt.telemetry.get("modes.refused") == 1
+
+
+def test_a_stored_sequence_changes_the_mode_as_a_command():
+    rt = build()
+    rt.add(Sequencer("seq", 0x0B00), config={"sequences": {
+        "wake": "+0 modes.set_mode nominal\n+5 modes.set_mode payload\n"}})
+    rt.groups["rg"].add_member(rt.components["seq"])
+    rt.run(1.0)
+    assert send(rt, "seq.start", "wake").stage is Stage.COMPLETED
+    rt.run(6.0)
+    assert events(rt, "modes.changed") == [("boot", "nominal", ModeCause.COMMAND),
+                                           ("nominal", "payload", ModeCause.COMMAND)]
+    assert times_of(rt, "modes.changed")[1] - times_of(rt, "modes.changed")[0] == 5.0
+
+
+def times_of(rt: Runtime, name: str) -> list[float]:
+    return [round(e.time, 3) for e in rt.events if rt.registry.events[e.event_id].name == name]
 
 
 def test_a_request_reports_its_cause_and_is_a_no_op_in_the_current_mode():
