@@ -135,7 +135,8 @@ class Framer:
     """
 
     def __init__(self) -> None:
-        self._buf = b""
+        self._buf = bytearray()
+        self._wanted = 0  # octets the held-back UBX frame needs in all; 0: not waiting for one
         self.counters = FramerCounters()
 
     @property
@@ -146,10 +147,15 @@ class Framer:
     def feed(self, data: bytes) -> list[Frame]:
         c = self.counters
         c.bytes_in += len(data)
-        if self._buf:
-            data = self._buf + data
+        buf = self._buf
+        if buf:
+            buf += data
+            if len(buf) < self._wanted:
+                return []  # still inside a long UBX frame: reads add to it, nothing to frame
+            data = bytes(buf)
         elif type(data) is not bytes:
             data = bytes(data)
+        self._wanted = 0
         find = data.find
         frames: list[Frame] = []
         append = frames.append
@@ -231,6 +237,7 @@ class Framer:
                     continue
                 total = length + UBX_OVERHEAD
                 if n - i < total:
+                    self._wanted = total
                     break  # wait for the rest of the frame
                 body = data[i + 2 : i + total - 2]
                 if ubx_checksum(body) != data[i + total - 2] | data[i + total - 1] << 8:
@@ -250,7 +257,7 @@ class Framer:
                 c.bytes_skipped += nxt - i
                 i = nxt
         c.nmea_frames += nmea_frames
-        self._buf = data[i:]
+        self._buf = bytearray(memoryview(data)[i:])
         return frames
 
     def _run_of_lines(self, data: bytes, start: int, stop: int, frames: list[Frame]) -> int:
@@ -309,7 +316,8 @@ class Framer:
                 c.nmea_truncated += 1
             elif buf[0] == UBX_SYNC1:
                 c.ubx_truncated += 1
-            self._buf = b""
+            buf.clear()
+            self._wanted = 0
 
     def _reject_nmea(
         self, length: int, *, oversized: bool = False, truncated: bool = False

@@ -202,3 +202,16 @@ def test_a_read_longer_than_a_run_is_framed_in_several() -> None:
     reference = LineByLine()
     assert frames == reference.feed(data) and framer.counters == reference.counters
     assert len(frames) == 2000 and framer.counters.nmea_bad_checksum == 1000
+
+
+def test_a_long_ubx_frame_arriving_octet_by_octet() -> None:
+    frame = ubx.frame(0x02, 0x15, bytes(range(256)) * 31)  # RXM-RAWX-sized: 7936 octets
+    framer = Framer()
+    for k in range(len(frame) - 1):
+        assert framer.feed(frame[k : k + 1]) == []
+    assert framer.pending == len(frame) - 1
+    assert framer.feed(frame[-1:] + GGA) == [
+        UbxFrame(0x02, 0x15, bytes(range(256)) * 31),
+        NmeaFrame(GGA[:-2]),
+    ]
+    assert framer.pending == 0 and framer.counters.bytes_in == len(frame) + len(GGA)
