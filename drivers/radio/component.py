@@ -16,7 +16,8 @@ allows, check the link timer). The pacer's burst is sized to the group's period 
 rate, not the cycle rate, limits the throughput. SiK/RFD900 modems are configured with AT
 commands at start (the `sik` table) and by command; a session runs over later cycles (guard
 times of a second or more) and its outcome is an event. Link loss and recovery are events;
-statistics are telemetry once per `telemetry_period_s`.
+statistics are telemetry once per `telemetry_period_s`; each change of the link state is also
+published on `link` (a `LinkTransition`).
 
 Settings (all optional): `mode` ("transparent" or "kiss"), `baudrate`, the `LinkConfig` fields
 (`air_rate_bps`, `silence_timeout_s`, `max_queue_frames`, `max_queue_bytes`, `burst_bytes`,
@@ -162,6 +163,7 @@ class Radio(Component):
     # fmt: on
 
     rx_frame = Output("each received link frame (bytes)")
+    link = Output("each change of the link state (a LinkTransition), e.g. for files.link")
 
     def __init__(self, name: str, base_id: int) -> None:
         super().__init__(name, base_id)
@@ -335,6 +337,7 @@ class Radio(Component):
 
     def _on_link_change(self, transition: LinkTransition) -> None:
         self.tlm(self.link_state, transition.state)
+        self.link.send(transition)
         if transition.lost:
             self.emit(self.link_lost, transition.silence_s or 0.0)
         elif transition.recovered:

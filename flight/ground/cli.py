@@ -5,16 +5,22 @@
     flight ground --port PTY --dictionary refsat.json --key KEYFILE shell
     flight ground --port PTY --dictionary refsat.json --key KEYFILE script passes/checkout.txt
     flight ground --dictionary refsat.json export power.bus_volts power.in_sun -o power.csv
+    flight ground --port PTY --dictionary refsat.json --key KEYFILE --files passes/ monitor
+    flight ground --port PTY --dictionary refsat.json --key KEYFILE --files passes/ \
+        put seq/pass-0142.seq pass-0142.seq
 
 The link profile (spacecraft ID, channels, APIDs, SPI) comes from the deployment the dictionary
 was made from, when it is a shipped one or given with --deployment. Everything received and every
-command sent goes into the archive (--archive, a SQLite file). Script and shell lines:
+command sent goes into the archive (--archive, a SQLite file). With --files DIR, files the
+satellite downlinks by CFDP are received into DIR (docs/cfdp.md). Script and shell lines:
 
     send NAME [ARG ...]          arguments positional or NAME=VALUE; waits for completion
     tlm CHANNEL                  the latest value received
     await-tlm CHANNEL VALUE [S]  wait (S seconds, default 10) until the channel equals VALUE
     await-event NAME [S]         wait until the event arrives (from now)
     wait SECONDS                 keep receiving
+    put LOCAL REMOTE [CLASS]     uplink a file by CFDP (class 2 by default), wait until stored
+    await-file NAME [S]          wait (S seconds, default 60) until a downlinked file arrives
     # comment
 
 Exit status: 0 success; 1 a command failed, timed out, or the satellite's dictionary differs;
@@ -29,6 +35,7 @@ import queue
 import shlex
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -39,6 +46,13 @@ from flight.ground.dictionary import (
     CommandArgumentError,
     DictionaryError,
     GroundDictionary,
+)
+from flight.ground.files import (
+    DEFAULT_GROUND_ENTITY,
+    DEFAULT_SATELLITE_ENTITY,
+    FileUpdate,
+    GroundFiles,
+    entity_ids,
 )
 from flight.ground.link import GroundLink
 from flight.ground.station import (
@@ -90,6 +104,8 @@ def register(subparsers: Any) -> None:
                         help="the radio's air rate, for pacing the uplink")
     ground.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                         help="for identification and each command's completion")
+    ground.add_argument("--files", metavar="DIR",
+                        help="receive files downlinked by CFDP into DIR; needed by put")
     actions = ground.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = actions.add_parser("send", help="send one command and wait for its completion")
     send.add_argument("name", metavar="NAME")
@@ -105,6 +121,12 @@ def register(subparsers: Any) -> None:
     export.add_argument("channels", nargs="*", metavar="CHANNEL", help="default: all")
     export.add_argument("-o", "--output", required=True, metavar="FILE")
     export.add_argument("--wide", action="store_true", help="one column per channel")
+    put = actions.add_parser("put", help="uplink a file by CFDP and wait until it is stored")
+    put.add_argument("local", metavar="LOCAL")
+    put.add_argument("remote", metavar="REMOTE", help="its name on board (path in the store)")
+    put.add_argument("--class", dest="cls", type=int, choices=(1, 2), default=2)
+    put.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                     help="how long the transfer may take (default 600)")
     ground.set_defaults(func=main)
 
 
@@ -125,12 +147,22 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     printer = Printer(station, out, telemetry=not getattr(args, "events_only", False))
     station.listeners.append(printer)
+    if station.files is not None:
+        station.files.listeners.append(printer)
     try:
         if args.action == "send":
             printer.telemetry = False
             return _send(station, args.name, args.args, args.timeout, out)
         if args.action == "monitor":
             return _monitor(station, args.duration)
+        if args.action == "put":
+            printer.telemetry = False
+            try:
+                put_file(station, args.local, args.remote, args.cls, args.wait, out)
+            except (GroundError, OSError, ValueError) as exc:
+                print(f"flight ground: {exc}", file=sys.stderr)
+                return EXIT_FAILURE
+            return EXIT_OK
         if args.action == "script":
             printer.telemetry = False
             return _script(station, args.file, args.timeout, out)
@@ -172,18 +204,32 @@ def _connect(args: argparse.Namespace, dictionary: GroundDictionary,
     except (SerialError, OSError, ValueError) as exc:
         raise UsageError(f"cannot open {args.port}: {exc}") from None
     link = GroundLink(profile, keys, clock, transport)
-    return GroundStation(dictionary, link, archive=archive, identify_timeout_s=args.timeout)
+    files = None
+    if args.files:
+        deployment = _deployment(args, dictionary)
+        ground_id, satellite_id = (entity_ids(deployment) if deployment is not None
+                                   else (DEFAULT_GROUND_ENTITY, DEFAULT_SATELLITE_ENTITY))
+        files = GroundFiles(link, args.files, entity_id=ground_id,
+                            satellite_entity_id=satellite_id, wall_time=time.time)
+    elif args.action == "put":
+        raise UsageError("put needs --files DIR (where the ground's CFDP entity keeps files)")
+    return GroundStation(dictionary, link, archive=archive, identify_timeout_s=args.timeout,
+                         files=files)
+
+
+def _deployment(args: argparse.Namespace, dictionary: GroundDictionary) -> str | None:
+    """The deployment to read link and file settings from: --deployment, else the dictionary's
+    if it is shipped."""
+    if args.deployment is not None:
+        return str(args.deployment)
+    from flight.deployments import shipped
+
+    return dictionary.deployment if dictionary.deployment in shipped() else None
 
 
 def _profile(args: argparse.Namespace, dictionary: GroundDictionary) -> LinkProfile:
-    name = args.deployment
-    if name is None:
-        from flight.deployments import shipped
-
-        if dictionary.deployment not in shipped():
-            return LinkProfile()
-        name = dictionary.deployment
-    return LinkProfile.from_deployment(name)
+    name = _deployment(args, dictionary)
+    return LinkProfile() if name is None else LinkProfile.from_deployment(name)
 
 
 class Printer:
@@ -194,8 +240,14 @@ class Printer:
         self.out = out
         self.telemetry = telemetry
 
-    def __call__(self, item: TelemetryUpdate | EventUpdate | Verification) -> None:
-        if isinstance(item, TelemetryUpdate):
+    def __call__(self, item: TelemetryUpdate | EventUpdate | Verification | FileUpdate) -> None:
+        if isinstance(item, FileUpdate):
+            way = "up" if item.uplink else "down"
+            size = "" if item.size is None else f", {item.size} octets"
+            self.out.write(f"{self.station.clock.monotonic():12.3f} FILE {way} {item.transaction} "
+                           f"{item.name}: {item.kind.name} {item.condition.name} at "
+                           f"{item.progress}{size}\n")
+        elif isinstance(item, TelemetryUpdate):
             if self.telemetry:
                 unit = self.station.dictionary.channels[item.channel].unit
                 self.out.write(f"{item.time:12.3f} TLM {item.channel} = {item.display}"
@@ -226,6 +278,8 @@ def _send(station: GroundStation, name: str, words: list[str], timeout: float,
 
 
 def _monitor(station: GroundStation, duration: float | None) -> int:
+    if station.files is not None and station.link.can_command:
+        station.identify()  # CFDP's ACKs, NAKs and Finished PDUs go up only once identified
     if duration is not None:
         station.run_for(duration)
         return EXIT_OK
@@ -299,10 +353,25 @@ def run_line(station: GroundStation, line: str, timeout: float, out: TextIO) -> 
                             start=station.mark())
     elif verb == "wait" and len(rest) == 1:
         station.run_for(float(rest[0]))
+    elif verb == "put" and len(rest) in (2, 3):
+        put_file(station, rest[0], rest[1], int(rest[2]) if len(rest) == 3 else 2, 600.0, out)
+    elif verb == "await-file" and len(rest) in (1, 2):
+        received = station.await_file(rest[0], float(rest[1]) if len(rest) == 2 else 60.0)
+        out.write(f"{received.name}: {received.size} octets in {received.path}\n")
     else:
         raise ValueError(f"cannot read {line.strip()!r} (send NAME ARGS, tlm CHANNEL, "
-                         "await-tlm CHANNEL VALUE [S], await-event NAME [S], wait S)")
+                         "await-tlm CHANNEL VALUE [S], await-event NAME [S], wait S, "
+                         "put LOCAL REMOTE [CLASS], await-file NAME [S])")
     out.flush()
+
+
+def put_file(station: GroundStation, local: str, remote: str, cls: int, timeout: float,
+             out: TextIO) -> None:
+    """Uplink `local` as `remote` and wait until the satellite has stored it, checksum
+    verified; raises `GroundError` (`FileTransferFailed`, `AwaitTimeout`) or `OSError`."""
+    tid = station.put_file(local, remote, cls)
+    status = station.await_transfer(tid, timeout)
+    out.write(f"{remote}: {status.file_size} octets stored on board (transaction {tid})\n")
 
 
 def _value(channel: ChannelDef, text: str) -> Any:

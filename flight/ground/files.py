@@ -20,8 +20,13 @@ then run on a link that moves, instead of behind a queue of hundreds of frames.
 
 Passes: the TM link carries frames continuously during a pass (idle frames when nothing else),
 so `los_after_s` without a TM frame is loss of signal: every transaction is suspended, and the
-next TM frame resumes them. Without keys (a receive-only station) nothing goes up: class 1 files
-are received, class 2 ones wait for the Finished that cannot be sent.
+next TM frame resumes them. The uplink is quiet unless the ground has something to say, and the
+satellite's radio declares its link lost after a silence (10 s by default) and holds its
+transfers; so while it receives a class 2 file the ground sends a Keep Alive PDU every
+`keep_alive_s`, which keeps the satellite's link up for the whole downlink.
+
+Without keys (a receive-only station) nothing goes up: class 1 files are received, class 2
+transfers cannot complete (no NAK, ACK or Finished can reach the satellite).
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ class GroundFiles:
         ack_timer_s: float = 10.0,
         ack_limit: int = 10,
         inactivity_timeout_s: float = 300.0,
+        keep_alive_s: float | None = 4.0,
         los_after_s: float = 10.0,
         uplink_window: int = 8,
         wall_time: Callable[[], float],
@@ -147,6 +153,7 @@ class GroundFiles:
             max_file_segment_octets=min(_MAX_SEGMENT_OCTETS, max_pdu - _PDU_HEADER_ALLOWANCE),
             nak_timer_s=nak_timer_s, nak_limit=nak_limit, ack_timer_s=ack_timer_s,
             ack_limit=ack_limit, inactivity_timeout_s=inactivity_timeout_s,
+            keep_alive_interval_s=keep_alive_s,
         )
         self.entity = CfdpEntity(LocalEntityConfig(entity_id), [satellite], self.filestore,
                                  self.clock, self._send, self._indication)

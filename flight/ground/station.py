@@ -417,6 +417,8 @@ class GroundStation:
 
     def put_file(self, local_path: str, remote_name: str, cls: int = 2) -> TransactionId:
         """Start uplinking a local file, stored on board as `remote_name`; class 1 or 2."""
+        if not self.link.can_command:
+            raise GroundError("no keys: this ground station only receives (give a key file)")
         return self._file_service().put(local_path, remote_name, cls)
 
     def await_transfer(self, tid: TransactionId, timeout: float = 120.0) -> TransferStatus:
