@@ -262,7 +262,7 @@ Sentence = Gga | Rmc | Gsa | Gsv | Gns | Zda | Vtg | Gll
 
 
 _DIGITS_AND_COMMA: Final = b"0123456789,"
-_TWO_ZEROS: Final = ord("0") * 11  # "dd" as two ASCII codes a, b: the number is a * 10 + b - this
+_TWO_ZEROS: Final = ord("0") * 11  # two ASCII digits, codes a and b, are a * 10 + b - _TWO_ZEROS
 _HEMISPHERE_SIGN: Final = {b"N": 1.0, b"E": 1.0, b"S": -1.0, b"W": -1.0}
 _new: Final = tuple.__new__  # builds a NamedTuple from a tuple without its Python-level __new__
 
