@@ -282,8 +282,11 @@ class HealthMonitor(Component):
             raise ConfigError(f"{self.name}.hardware.watchdog", str(exc)) from None
         try:
             self.watchdog.start()
-        except WatchdogError as exc:
-            raise ConfigError(f"{self.name}.hardware.watchdog", str(exc)) from None
+        except WatchdogError as exc:  # a device that fails in flight must not stop the boot
+            self.watchdog = None
+            self.set_health(Health.WARNING, "no hardware watchdog")
+            self.emit(self.watchdog_failed, _clip(f"not started, running without: {exc}"))
+            return
         if isinstance(self.watchdog, SimWatchdog) and self._executive is not None:
             poll = self.watchdog.poll
             self._executive.tick_hooks.append(lambda _tick: poll())

@@ -485,7 +485,10 @@ class ModeManager(Component):
     def _switch(self, cname: str, on: bool) -> None:
         comp = self._components[cname]
         try:
-            switch_on(comp) if on else switch_off(comp)
+            if on:
+                switch_on(comp)
+            else:
+                switch_off(comp)
         except Exception as exc:  # noqa: BLE001 - a unit that fails to switch is reported, not fatal
             self._counts[2] += 1
             self.tlm(self.switch_failures, self._counts[2])

@@ -311,9 +311,18 @@ def test_watchdog_urls():
         open_watchdog("/dev/watchdog", clock, 70000.0, lambda t: None)
 
 
-def test_a_device_that_is_not_a_watchdog_stops_the_boot_naming_the_binding(tmp_path):
-    rt = build(watchdog=str(tmp_path / "not-a-watchdog"))
-    with pytest.raises(ConfigError, match="watchdog") as err:
+def test_a_watchdog_that_fails_to_start_is_reported_and_the_software_runs_without(tmp_path):
+    rt = build(watchdog=str(tmp_path / "not-a-watchdog"))  # a plain file: the ioctls fail
+    rt.run(2.0)
+    health = rt.components["health"]
+    assert health.watchdog is None and health.health is Health.WARNING
+    assert "not started, running without" in events(rt, "health.watchdog_failed")[0][0]
+    assert rt.telemetry.get("health.boot_count") == 1
+
+
+def test_a_watchdog_url_that_names_no_watchdog_is_a_deployment_error():
+    rt = build(watchdog="sim://eps")
+    with pytest.raises(ConfigError, match="sim://watchdog") as err:
         rt.boot()
     assert err.value.key == "health.hardware.watchdog"
 
