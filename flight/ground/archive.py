@@ -89,6 +89,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         " args BLOB NOT NULL, data BLOB NOT NULL)",
         "CREATE INDEX commands_sent ON commands (sent)",
     ),
+    (
+        "CREATE TABLE file_transfers (id INTEGER PRIMARY KEY, finished REAL NOT NULL,"
+        " uplink INTEGER NOT NULL, source_entity INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        " source_file TEXT NOT NULL, destination_file TEXT NOT NULL, size INTEGER,"
+        " condition TEXT NOT NULL, delivery TEXT, local_path TEXT, crc32c INTEGER)",
+        "CREATE INDEX file_transfers_finished ON file_transfers (finished)",
+    ),
 )
 """`MIGRATIONS[i]` takes the schema from version i to i + 1."""
 
@@ -196,6 +203,30 @@ class CommandRow:
     seq: int
     args: tuple[Any, ...]
     data: bytes
+
+
+@dataclass(frozen=True)
+class FileTransferRow:
+    """A CFDP transfer that ended: `uplink` (ground to satellite) or downlink, the CFDP
+    transaction (source entity, sequence number), names at both ends, its outcome (condition
+    and delivery code names), and for a file received its local path and CRC-32C."""
+
+    id: int
+    finished: float
+    uplink: bool
+    source_entity: int
+    seq: int
+    source_file: str
+    destination_file: str
+    size: int | None
+    condition: str
+    delivery: str | None
+    local_path: str | None
+    crc32c: int | None
+
+    @property
+    def complete(self) -> bool:
+        return self.condition == "NO_ERROR" and self.delivery == "DATA_COMPLETE"
 
 
 # ---------------------------------------------------------------- values
@@ -623,6 +654,21 @@ class Archive:
                  _pack_args(command.args), command.pack()),
             ).lastrowid
 
+    def store_file_transfer(
+        self, *, uplink: bool, source_entity: int, seq: int, source_file: str,
+        destination_file: str, size: int | None, condition: str, delivery: str | None,
+        local_path: str | None = None, crc32c: int | None = None, finished: float | None = None,
+    ) -> int:
+        """Archive the outcome of one file transfer (see `FileTransferRow`)."""
+        with self.transaction():
+            return self._conn().execute(
+                "INSERT INTO file_transfers (finished, uplink, source_entity, seq, source_file,"
+                " destination_file, size, condition, delivery, local_path, crc32c)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (self.now() if finished is None else finished, int(uplink), source_entity, seq,
+                 source_file, destination_file, size, condition, delivery, local_path, crc32c),
+            ).lastrowid
+
     # ------------------------------------------------------------ reading
 
     def _select(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
@@ -856,6 +902,24 @@ class Archive:
             where,
         )
 
+    def file_transfer_history(
+        self,
+        name: str | None = None,
+        since: Since = None,
+        until: Since = None,
+        limit: int | None = None,
+        *,
+        where: Callable[[FileTransferRow], bool] | None = None,
+    ) -> list[FileTransferRow]:
+        """File transfers by file name (either end's) and time finished."""
+        conditions: list[tuple[str, Sequence[Any]]] = []
+        if name is not None:
+            conditions.append(("(source_file = ? OR destination_file = ?)", (name, name)))
+        return self._history(
+            "file_transfers", _FILE_TRANSFER_COLUMNS, _file_transfer_row, conditions,
+            "finished", since, until, limit, where,
+        )
+
     def counts(self) -> dict[str, int]:
         """Rows archived per kind."""
         return {
@@ -989,6 +1053,10 @@ _FRAME_COLUMNS: Final = (
     " virtual_frame_count, data"
 )
 _PACKET_COLUMNS: Final = "id, received, vcid, apid, sequence_count, onboard_time, data"
+_FILE_TRANSFER_COLUMNS: Final = (
+    "id, finished, uplink, source_entity, seq, source_file, destination_file, size, condition,"
+    " delivery, local_path, crc32c"
+)
 
 
 def _telemetry_row(
@@ -1020,6 +1088,10 @@ def _command_row(
     data: bytes,
 ) -> CommandRow:
     return CommandRow(row_id, sent, opcode, name, seq, _unpack_args(args), data)
+
+
+def _file_transfer_row(row_id: int, finished: float, uplink: int, *rest: Any) -> FileTransferRow:
+    return FileTransferRow(row_id, finished, bool(uplink), *rest)
 
 
 def _frame_row(

@@ -55,6 +55,7 @@ from flight.cfdp import (
 from flight.cfdp.errors import FilestoreError
 from flight.cfdp.filestore import ReadFile
 from flight.codec import crc32c
+from flight.ground.archive import Archive
 from flight.ground.link import GroundLink
 
 FILES_CLASS: Final[str] = "flight.svc.files:FileTransfer"
@@ -164,6 +165,7 @@ class GroundFiles:
         self.uplink_enabled = False  # the station sets it once it may command (identified)
         self.pdus_unsent = 0  # receive-only station: PDUs that could not go up
         self.suspended = False
+        self.archive: Archive | None = None  # each transfer's outcome goes here (the station's)
         self._frames_seen = link.counters.frames_received
         self._last_frame = self.clock.monotonic()
         self._names: dict[TransactionId, str] = {}
@@ -249,24 +251,42 @@ class GroundFiles:
             self._names[ind.transaction] = ind.destination_file
         name = self._names.get(ind.transaction, ind.destination_file)
         size = None
-        if ind.kind is IndicationKind.TRANSACTION_FINISHED:
+        if ind.kind in (IndicationKind.TRANSACTION_FINISHED, IndicationKind.ABANDONED):
             self._names.pop(ind.transaction, None)
-            if not uplink and ind.condition_code is ConditionCode.NO_ERROR:
-                size = self._keep(ind)
-        elif ind.kind is IndicationKind.ABANDONED:
-            self._names.pop(ind.transaction, None)
+            kept = None
+            if (not uplink and ind.kind is IndicationKind.TRANSACTION_FINISHED
+                    and ind.condition_code is ConditionCode.NO_ERROR):
+                kept = self._keep(ind)
+                size = kept.size
+            if self.archive is not None:
+                self._archive(ind, uplink, name, kept)
         update = FileUpdate(ind.kind, ind.transaction, uplink, name, ind.condition_code,
                             ind.progress, size)
         self.updates.append(update)
         for listener in self.listeners:
             listener(update)
 
-    def _keep(self, ind: Indication) -> int:
+    def _keep(self, ind: Indication) -> ReceivedFile:
         path = Path(self.filestore.path_of(ind.destination_file))
         data = path.read_bytes()
-        self.received.append(ReceivedFile(ind.destination_file, path, len(data), crc32c(data),
-                                          ind.transaction, self.wall_time()))
-        return len(data)
+        kept = ReceivedFile(ind.destination_file, path, len(data), crc32c(data), ind.transaction,
+                            self.wall_time())
+        self.received.append(kept)
+        return kept
+
+    def _archive(self, ind: Indication, uplink: bool, name: str,
+                 kept: ReceivedFile | None) -> None:
+        assert self.archive is not None
+        tid = ind.transaction
+        self.archive.store_file_transfer(
+            uplink=uplink, source_entity=tid.source_entity_id, seq=tid.seq_num,
+            source_file=ind.source_file, destination_file=ind.destination_file or name,
+            size=kept.size if kept is not None else ind.progress,
+            condition=ind.condition_code.name,
+            delivery=ind.delivery_code.name if ind.delivery_code is not None else None,
+            local_path=str(kept.path) if kept is not None else None,
+            crc32c=kept.crc32c if kept is not None else None, finished=self.wall_time(),
+        )
 
 
 def entity_ids(deployment: str) -> tuple[int, int]:

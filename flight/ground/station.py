@@ -204,6 +204,8 @@ class GroundStation:
         self._report_start: dict[tuple[int, int], int] = {}
         self._uplink = _uplink_name(dictionary)
         self.files = files
+        if files is not None:
+            files.archive = archive
         link.on_frame = self._frame
         link.initiate = False  # no frame goes up before `identify` knows its ARSN
 
