@@ -62,6 +62,7 @@ from flight.runtime.component import (
 from flight.runtime.errors import CommandError, ConfigError, ReasonCode
 from flight.runtime.records import Severity
 from flight.runtime.types import F32, F64, U8, U16, U32, Enum, String
+from hal.clock import SimClock
 from hal.gpio import Edge, GpioChip, InputLine
 from hal.serial import SerialPort, SerialSettingError, SerialURLError, SimSerialPort
 from hal.time import DisciplinedTime, SyncState, TimeJump, TimeStatus
@@ -291,6 +292,7 @@ class GnssReceiver(ThreadedComponent):
         self._reported_sv: int | None = None
         self._last_mark: int | None = None
         self._next_open = 0.0
+        self._on_sim_clock = False
         self._last_data: float | None = None
         # cycle() side
         self._has_fix = False
@@ -308,6 +310,7 @@ class GnssReceiver(ThreadedComponent):
         self._period_s = self.settings.rate_ms / 1000.0
 
     def init(self) -> None:
+        self._on_sim_clock = isinstance(self.clock, SimClock)
         self.discipline = DisciplinedTime(self.clock, on_jump=self._on_jump)
         self._open_port()
         if "pps" in self.context.hardware:
@@ -339,9 +342,7 @@ class GnssReceiver(ThreadedComponent):
     def request_stop(self) -> None:
         super().request_stop()
         if isinstance(self.port, SimSerialPort):
-            # Simulated time stops with the run: a read waiting for a simulated deadline would
-            # never return, so closing the port ends it (a real port's read times out by itself).
-            self.port.close()
+            self.port.close()  # ends a read waiting on the simulated link at once
 
     # --- for other components -------------------------------------------------------------------
 
@@ -439,21 +440,38 @@ class GnssReceiver(ThreadedComponent):
         port = self.port
         assert port is not None
         try:
-            head = port.read(1)
-            data = head
-            if head:
-                gather = self.settings.gather_s
-                if gather and not self.sleep_until(self.clock.monotonic() + gather):
-                    return
-                waiting = port.in_waiting
-                if waiting:
-                    data += port.read(waiting)
+            data = self._await_on_clock(port) if self._on_sim_clock else self._await_in_read(port)
         except PORT_FAULTS as exc:
             if not self.stopping:
                 self._port_fault(exc)
                 self._reopen_later()
             return
         self._ingest(data)
+
+    def _await_in_read(self, port: SerialPort) -> bytes:
+        """Block in read() until a burst starts, then give the rest `gather_s` to arrive."""
+        data = port.read(1)
+        if data:
+            gather = self.settings.gather_s
+            if gather and not self.sleep_until(self.clock.monotonic() + gather):
+                return b""
+            waiting = port.in_waiting
+            if waiting:
+                data += port.read(waiting)
+        return data
+
+    def _await_on_clock(self, port: SerialPort) -> bytes:
+        """On the simulated clock: let the clock look at the port at each of its steps (every
+        tick at least) and wake this worker once octets wait, or a command does. One wake per
+        burst, where blocking in read() costs a barrier step at its first octet and another
+        after the gather time."""
+
+        def ready() -> bool:
+            return self.stopping or bool(self._requests) or (port.is_open and port.in_waiting > 0)
+
+        self.wait_for(ready, self.clock.monotonic() + self.settings.read_timeout_s)
+        waiting = port.in_waiting if port.is_open and not self.stopping else 0
+        return port.read(waiting) if waiting else b""
 
     def _reopen_later(self) -> None:
         """A port that failed is closed and opened again after `reopen_s` (a USB adapter that

@@ -2,9 +2,9 @@
 
 The receiver is the environment simulator's (`flight.sim.gnss.GnssReceiver`: NMEA and UBX for the
 true SGP4 orbit, a cold start after power-on, outages, UBX configuration answered with ACK-ACK or
-ACK-NAK). This component puts its output on the wire at the simulated instants it is emitted and
-drives its 1 PPS on a simulated GPIO line, so the flight `GnssReceiver` component on the other end
-cannot tell it from a receiver on a cable.
+ACK-NAK). This component puts its output on the wire and drives its 1 PPS on a simulated GPIO
+line, so the flight `GnssReceiver` component on the other end cannot tell it from a receiver on a
+cable.
 
 Bindings: `port`, the device end of the link (`sim://NAME?end=b`), and `pps`, the simulated line
 the PPS drives (`sim://CHIP:LINE`, the line the flight component reads). Settings (all optional):
@@ -12,23 +12,28 @@ the PPS drives (`sim://CHIP:LINE`, the line the flight component reads). Setting
 default orbit's TLE epoch, rounded up to a whole second), `tle` (two lines; default
 `flight.sim.orbit.Orbit.default()`), `pps_width_s` (0.1).
 
-Timing. The worker sleeps until the receiver's next output or until the flight software writes a
-command. An epoch's messages start on the line at the epoch itself and reach the flight side one
-line time later; its PPS edge is scheduled at the epoch plus the receiver's jitter (never before
-the instant it is scheduled). Randomness comes from the run's seed.
+Timing. It runs in a rate group (no thread of its own: a worker thread on the simulated clock
+costs barrier steps). Each cycle it hands the receiver what the flight software wrote, then runs
+the receiver one period ahead: PPS edges of that period are scheduled on the GPIO line at their
+exact instants (the receiver's jitter included), and messages are written at the first cycle at
+or after the instant the receiver emits them. The receiver's epochs start at the first cycle, so
+they fall on cycles and an epoch's messages start on the line at the epoch itself; an ACK waits
+for the next cycle. Randomness comes from the run's seed.
 
-It declares no telemetry and no commands: it is the environment, not flight software. Tests reach
-the model as `receiver` (`receiver.set_outage(t, True)`, `receiver.power_off(t)`) between runs.
+It declares no telemetry and no commands: it is the environment, not flight software. Tests and
+scenarios act on it between runs: `outage(blocked)` (jamming, an antenna fault), `power(on)`
+(off, or on with a cold start); `receiver` is the model itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
 from drivers.ports import BindingError, open_port, sim_gpio_line
-from flight.runtime.component import ThreadedComponent
+from flight.runtime.component import Component
 from flight.runtime.errors import ConfigError
 from flight.sim.errors import SimError
 from flight.sim.gnss import GnssConfig, GnssOutput, GnssReceiver
@@ -38,11 +43,10 @@ from flight.sim.timebase import TimeBase
 from hal.gpio import SimGpioChip
 from hal.serial import SerialPort, SerialSettingError, SerialURLError, scheme_of
 
-GATHER_S: Final = 0.01  # a command's octets are taken together once its first one has arrived
-WRITE_TIMEOUT_S: Final = 1.0
+SLACK_S: Final = 1e-9  # an output due this close after a cycle goes out in that cycle
 
 
-class SimGnssDevice(ThreadedComponent):
+class SimGnssDevice(Component):
     """The receiver's side of the GNSS UART and PPS line in a simulated run."""
 
     def __init__(self, name: str, base_id: int) -> None:
@@ -52,10 +56,14 @@ class SimGnssDevice(ThreadedComponent):
         self.orbit = Orbit.default()
         self.start_utc: dt.datetime | None = None
         self.pps_width_s = 0.1
+        self.config = GnssConfig(systems=self.systems, talker="GP", output_latency_s=0.0)
         self.port: SerialPort | None = None
         self.receiver: GnssReceiver | None = None
         self._chip: SimGpioChip | None = None
         self._line = 0
+        self._horizon = 0.0  # the receiver has run up to here
+        self._queue: deque[GnssOutput] = deque()  # emitted, not yet on the wire
+        self._due: float | None = None  # the receiver's next output
 
     def configure(self, config: Mapping[str, Any]) -> None:
         known = ("baudrate", "systems", "start_utc", "tle", "pps_width_s")
@@ -99,8 +107,15 @@ class SimGnssDevice(ThreadedComponent):
             if isinstance(width, bool) or not isinstance(width, int | float) or not 0 < width < 1:
                 raise ConfigError("pps_width_s", f"{width!r} must be in (0, 1) s")
             self.pps_width_s = float(width)
+        talker = "GP" if self.systems == (GnssSystem.GPS,) else "GN"
+        try:
+            self.config = GnssConfig(systems=self.systems, talker=talker, output_latency_s=0.0)
+        except SimError as exc:
+            raise ConfigError("systems", str(exc)) from None
 
     def init(self) -> None:
+        if self.rate_group is None:
+            raise ConfigError("rate_groups", f"{self.name} runs in a rate group: make it a member")
         url = self.hardware("port")
         if scheme_of(url) != "sim":
             raise ConfigError(f"{self.name}.hardware.port",
@@ -113,59 +128,76 @@ class SimGnssDevice(ThreadedComponent):
         try:
             self.port = open_port(
                 url, clock=self.clock, resources=resources,  # type: ignore[arg-type]
-                seed=self.context.seed, baudrate=self.baudrate, timeout=0,
-                write_timeout=WRITE_TIMEOUT_S,
+                seed=self.context.seed, baudrate=self.baudrate, timeout=0, write_timeout=0,
             )  # fmt: skip
         except (SerialURLError, SerialSettingError) as exc:
             raise ConfigError(f"{self.name}.hardware.port", str(exc)) from None
-        now = self.now()
-        start = self.start_utc or _next_second(self.orbit.epoch)
-        talker = "GP" if self.systems == (GnssSystem.GPS,) else "GN"
-        try:
-            config = GnssConfig(systems=self.systems, talker=talker, output_latency_s=0.0)
-            self.receiver = GnssReceiver(
-                self.orbit, TimeBase(start, now), config, seed=self.context.seed, power_on_at=now
-            )
-        except SimError as exc:
-            raise ConfigError(self.name, str(exc)) from None
-
-    def request_stop(self) -> None:
-        super().request_stop()
-        if self.port is not None:
-            self.port.close()  # ends a read waiting for simulated time that will not come
 
     def stop(self) -> None:
         if self.port is not None:
             self.port.close()
 
-    def worker(self) -> None:
-        port, receiver = self.port, self.receiver
-        assert port is not None and receiver is not None
-        clock = self.clock
-        while not self.stopping:
-            due = receiver.next_output_time()
-            try:
-                port.configure(timeout=None if due is None else max(0.0, due - clock.monotonic()))
-                head = port.read(1)
-                if head:
-                    if not self.sleep_until(clock.monotonic() + GATHER_S):
-                        return
-                    receiver.command(clock.monotonic(), head + port.read(port.in_waiting))
-                now = clock.monotonic()
-                for output in receiver.advance(now):
-                    self._emit(port, output, now)
-            except OSError:
-                if self.stopping:
-                    return  # request_stop closed the port
-                raise
+    def cycle(self) -> None:
+        port = self.port
+        assert port is not None and self.rate_group is not None
+        now = self.now()
+        receiver = self.receiver
+        if receiver is None:
+            receiver = self.receiver = self._power_on(now)
+            self._horizon = now
+            self._due = receiver.next_output_time()
+        waiting = port.in_waiting
+        if waiting:
+            receiver.command(max(now, self._horizon), port.read(waiting))
+            self._due = receiver.next_output_time()
+        self._horizon = max(self._horizon, now + self.rate_group.period_s)
+        queue = self._queue
+        if self._due is not None and self._due <= self._horizon:
+            self._run_receiver(now)
+        while queue and queue[0].t <= now + SLACK_S:
+            port.write(queue.popleft().data)
 
-    def _emit(self, port: SerialPort, output: GnssOutput, now: float) -> None:
-        epoch = output.epoch
-        if epoch is not None and epoch.pps_t is not None and self._chip is not None:
-            edge = max(epoch.pps_t, now)
-            self._chip.schedule(self._line, True, edge)
-            self._chip.schedule(self._line, False, edge + self.pps_width_s)
-        port.write(output.data)
+    def _run_receiver(self, now: float) -> None:
+        receiver, queue = self.receiver, self._queue
+        assert receiver is not None
+        for output in receiver.advance(self._horizon):
+            epoch = output.epoch
+            if epoch is not None and epoch.pps_t is not None and self._chip is not None:
+                edge = max(epoch.pps_t, now)
+                self._chip.schedule(self._line, True, edge)
+                self._chip.schedule(self._line, False, edge + self.pps_width_s)
+            queue.append(output)
+        self._due = receiver.next_output_time()
+
+    def outage(self, blocked: bool) -> None:
+        """Block the signals now (jamming, an antenna fault: the fix goes, time stays) or end
+        the outage (the fix returns after the receiver's reacquisition time)."""
+        receiver = self._started()
+        receiver.set_outage(max(self.now(), self._horizon), blocked)
+        self._due = receiver.next_output_time()
+
+    def power(self, on: bool) -> None:
+        """Switch the receiver off (silence) or on (a cold start)."""
+        receiver = self._started()
+        t = max(self.now(), self._horizon)
+        if on:
+            receiver.power_on(t)
+        else:
+            receiver.power_off(t)
+            self._queue.clear()
+        self._due = receiver.next_output_time()
+
+    def _started(self) -> GnssReceiver:
+        if self.receiver is None:
+            raise RuntimeError(f"{self.name}: the receiver starts with the first cycle")
+        return self.receiver
+
+    def _power_on(self, now: float) -> GnssReceiver:
+        start = self.start_utc or _next_second(self.orbit.epoch)
+        timebase = TimeBase(start, now)
+        return GnssReceiver(
+            self.orbit, timebase, self.config, seed=self.context.seed, power_on_at=now
+        )
 
 
 def _next_second(t: dt.datetime) -> dt.datetime:
