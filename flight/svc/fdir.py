@@ -27,7 +27,10 @@ stamp moves (a dead sensor gives none, and its stale monitor trips instead), an 
 channel one at every evaluation (its value holds until it changes). A limit fails outside
 [low, high], a delta when the change from the previous sample exceeds `max_delta`, a stale
 monitor when the channel's time stamp is older than `stale_s` (only for channels updated every
-cycle: an on-change channel keeps its stamp while its value holds). NaN always fails.
+cycle: an on-change channel keeps its stamp while its value holds). NaN always fails. The
+monitors of a component that is not running (switched off by a mode, or being restarted) are
+paused: their history empties, and a stale monitor measures age from when its component runs
+again (or from when it was enabled).
 
 A monitor trips when `n` of its last `m` samples failed (an event, then its action) and clears
 when `m` samples in a row pass (an event). Actions other than "event" are recovery attempts
@@ -62,6 +65,7 @@ from flight.runtime.component import (
     Component,
     Event,
     Health,
+    Lifecycle,
     Output,
     Throttle,
     Update,
@@ -276,18 +280,20 @@ class _Monitor:
 
     __slots__ = ("d", "cid", "kind", "low", "high", "max_delta", "stale_s", "n", "mask", "every",
                  "last_t", "prev", "hist", "tripped", "acted_at", "value", "unit", "command",
-                 "enabled")
+                 "enabled", "source", "since")
 
-    def __init__(self, d: MonitorDef, cid: int, every: bool, unit: Component,
+    def __init__(self, d: MonitorDef, cid: int, every: bool, source: Component, unit: Component,
                  command: Command | None) -> None:
         self.cid = cid
         self.every = every
+        self.source = source  # the component writing the channel
         self.unit = unit
         self.command = command
         self.enabled = d.enabled
         self.tripped = False
         self.acted_at = 0.0
         self.value = 0.0
+        self.since = 0.0  # a stale monitor measures age from here at the earliest
         self.apply(d)
 
     def apply(self, d: MonitorDef) -> None:
@@ -307,6 +313,7 @@ class _Monitor:
 
 _LIMIT: Final = MonitorKind.LIMIT
 _STALE: Final = MonitorKind.STALE
+_RUNNING: Final = Lifecycle.RUNNING
 
 
 class FaultManager(Component):
@@ -361,7 +368,6 @@ class FaultManager(Component):
         self._modes: ModeManager | None = None
         self._values: dict[int, Any] = {}
         self._time_of: Callable[[int], float | None] = lambda cid: None
-        self._t0 = 0.0
         self._seq = 0
         self._counts = [0, 0, 0]  # tripped now, trips, actions
 
@@ -433,7 +439,7 @@ class FaultManager(Component):
                 raise ConfigError(f"{key}.unit", f"no component named {d.unit!r}")
             cmd = self._resolve_action(registry, f"{key}.action", d.action)
             sends = sends or cmd is not None
-            self.table[d.id] = _Monitor(d, entry.channel_id, every, unit, cmd)
+            self.table[d.id] = _Monitor(d, entry.channel_id, every, entry.component, unit, cmd)
         if sends:
             check_connected(self, "commands", "monitors act by command")
         self._rebuild()
@@ -458,7 +464,8 @@ class FaultManager(Component):
         store = self.context.telemetry
         self._values = store.values_ref()
         self._time_of = store.time
-        self._t0 = self._now()
+        for m in self.table.values():
+            m.since = self._now()
         self.tlm(self.monitors, len(self.table))
         self.tlm(self.enabled, len(self._active))
 
@@ -474,11 +481,14 @@ class FaultManager(Component):
         """One pass over the enabled monitors."""
         values = self._values
         time_of = self._time_of
-        t0 = self._t0
         for m in self._active:
+            if m.source.lifecycle is not _RUNNING:  # switched off: nothing to watch
+                m.since = now
+                m.hist = 0
+                continue
             t = time_of(m.cid)
             if m.kind is _STALE:
-                value = now - (t0 if t is None else t)
+                value = now - (t if t is not None and t > m.since else m.since)
                 fail = not value <= m.stale_s
             else:
                 if t is None or (m.every and t == m.last_t):
@@ -605,6 +615,7 @@ class FaultManager(Component):
             self._counts[0] -= 1
             self.tlm(self.tripped, self._counts[0])
         m.enabled = enabled
+        m.since = self._now()
         m.apply(m.d)
         self._rebuild()
         self.tlm(self.enabled, len(self._active))

@@ -23,7 +23,7 @@ from flight.runtime.topics import EVENTS
 from flight.runtime.types import F64, U32, String
 from flight.svc.dispatcher import CommandDispatcher
 from flight.svc.fdir import FaultManager, MonitorError, parse_monitor
-from flight.svc.modes import ModeCause, ModeManager
+from flight.svc.modes import ModeCause, ModeManager, switch_off, switch_on
 from flight.svc.sequencer import Sequencer
 from hal.clock import SimClock
 
@@ -189,6 +189,21 @@ def test_a_channel_never_written_is_stale_from_the_start():
                 "stale_s": 2.0})
     rt.run(3.0)
     assert times(rt, "fdir.trip") == [2.1]
+
+
+def test_monitors_pause_while_their_component_is_switched_off():
+    rt = build({"id": 3, "name": "silent", "channel": "src.level", "kind": "stale",
+                "stale_s": 0.45}, limit(id=4, name="range"))
+    src = rt.components["src"]
+    feed(rt, [50])
+    switch_off(src)
+    rt.run(5.0)
+    assert [e[0] for e in events(rt, "fdir.trip")] == ["range"]  # not "silent"
+    switch_on(src)
+    src.silent = True  # back on, but never writes: stale from when it came back
+    rt.run(1.0)
+    assert [e[0] for e in events(rt, "fdir.trip")] == ["range", "silent"]
+    assert times(rt, "fdir.trip")[1] == 5.5  # last pass while off at 5.0; 0.5 s later
 
 
 def test_a_dead_channel_gives_no_samples_and_an_on_change_one_a_sample_every_pass():
