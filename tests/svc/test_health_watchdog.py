@@ -164,6 +164,22 @@ def test_a_component_that_stays_hung_is_given_up_and_the_watchdog_resets_the_com
     assert again.components["modes"].current.name == "safe"  # after_reset
 
 
+def test_a_restart_that_fails_leaves_the_component_down_until_it_is_given_up():
+    rt = build()
+    rt.run(2.5)
+    stuck = rt.components["stuck"]
+    stuck.alive = False
+
+    def broken_init() -> None:
+        raise OSError("unit does not power up")
+
+    stuck.init = broken_init
+    rt.run(20.0)
+    assert events(rt, "health.restart_failed") == [("stuck", "OSError: unit does not power up")] * 2
+    assert stuck.lifecycle is Lifecycle.STOPPED and stuck.health is Health.FAULT
+    assert times(rt, "health.given_up") == [14.0]
+
+
 def test_a_dead_worker_thread_does_not_answer_and_without_recovery_resets_at_once():
     rt = build(reader=True)
     rt.run(2.5)
