@@ -7,7 +7,7 @@ A sequence is text (`flight.svc.command_text`), one command a line after its del
     +2      imager.capture "lake-geneva" 3
     +0.5    imager.capture "lake-geneva-2" 3
     +5      imager.power false
-    #crc32c 5A1F03C2
+    #crc32c 9C1A4F17
 
 Where sequences come from. The deployment may define built-in sequences in the component's
 ``sequences`` table (name = text); they are compiled against the dictionary when the deployment
