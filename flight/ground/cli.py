@@ -193,6 +193,8 @@ def _connect(args: argparse.Namespace, dictionary: GroundDictionary,
              archive: Archive | None) -> GroundStation:
     if not args.port:
         raise UsageError(f"{args.action} needs --port (the ground radio's serial port or URL)")
+    if args.action == "put" and not args.files:
+        raise UsageError("put needs --files DIR (where the ground's CFDP entity keeps files)")
     profile = _profile(args, dictionary)
     keys = read_key_file(args.key) if args.key else None
     if keys is not None and keys.spi != profile.spi:
@@ -211,8 +213,6 @@ def _connect(args: argparse.Namespace, dictionary: GroundDictionary,
                                    else (DEFAULT_GROUND_ENTITY, DEFAULT_SATELLITE_ENTITY))
         files = GroundFiles(link, args.files, entity_id=ground_id,
                             satellite_entity_id=satellite_id, wall_time=time.time)
-    elif args.action == "put":
-        raise UsageError("put needs --files DIR (where the ground's CFDP entity keeps files)")
     return GroundStation(dictionary, link, archive=archive, identify_timeout_s=args.timeout,
                          files=files)
 
