@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drivers.radio.link import LinkState, LinkTransition
 from flight.cfdp import (
     ChecksumType,
     ConditionCode,
@@ -311,3 +312,22 @@ def test_sequence_numbers_continue_after_a_reboot(tmp_path: Path) -> None:
     second.command("files.downlink", str(fid), 1)
     second.run(1.0)
     assert _args(second, "files.started")[0][1] == SEQ_RESERVATION
+
+
+def test_the_radio_link_transitions_hold_and_release_the_transfers(tmp_path: Path) -> None:
+    sat = FileSat(tmp_path, size=64)
+    lost = LinkTransition(LinkState.UP, LinkState.LOST, 10.0, 10.0)
+    back = LinkTransition(LinkState.LOST, LinkState.UP, 20.0, 10.0)
+    fid = sat.capture("j", 3)
+    sat.rt.bus.publish("files.link", lost)
+    sat.command("files.downlink", str(fid), 2)
+    sat.run(2.0)
+    assert sat.channel("files.held") and sat.channel("files.queued") == 1
+    sat.rt.bus.publish("files.link", LinkTransition(LinkState.LOST, LinkState.LOST, 21.0, 11.0))
+    sat.rt.bus.publish("files.link", "up")  # not a link state: ignored
+    sat.run(1.0)
+    assert sat.channel("files.held")
+    sat.rt.bus.publish("files.link", back)
+    sat.station.identify()
+    sat.station.await_file(sat.store.info(fid).path, timeout=30)
+    assert not sat.channel("files.held") and sat.channel("files.link_up")
