@@ -160,7 +160,7 @@ class GroundFiles:
                                  self.clock, self._send, self._indication)
         self.outbox: deque[bytes] = deque()
         self.received: list[ReceivedFile] = []
-        self.updates: list[FileUpdate] = []
+        self.updates: deque[FileUpdate] = deque(maxlen=10_000)  # the latest, oldest first
         self.listeners: list[Callable[[FileUpdate], None]] = []
         self.uplink_enabled = False  # the station sets it once it may command (identified)
         self.pdus_unsent = 0  # receive-only station: PDUs that could not go up
