@@ -24,6 +24,7 @@ CLCW would be stale by the time they go out). Set `air_rate_bps` to the radio's 
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Mapping
 from enum import IntEnum
@@ -45,14 +46,18 @@ from flight.runtime.errors import ConfigError
 from flight.runtime.records import EventRecord, HousekeepingPacket, Severity, Verification
 from flight.runtime.topics import EVENTS
 from flight.runtime.types import F64, U8, U32, Enum
-from hal.timecode import encode_cuc
+from hal.timecode import cuc_pfield
 
 CADU_OVERHEAD_OCTETS: Final[int] = 4  # attached sync marker
 RS_CODEBLOCK_OCTETS: Final[int] = 255
 DEFAULT_AIR_RATE_BPS: Final[int] = 64_000
 DEFAULT_BITS_PER_OCTET: Final[float] = 10.0
 _ON_CHANGE: Final = Update.ON_CHANGE
-_TM_HEADER: Final = struct.Struct(">HHH")
+_TM_HEADER_CUC: Final = struct.Struct(">HHHBIH")  # primary header, then the CUC (P-field, 4 + 2)
+_CUC_PFIELD: Final[int] = cuc_pfield(4, 2)
+_CUC_OCTETS: Final[int] = 7
+_CUC_FINE: Final[int] = 1 << 16
+_CUC_MAX_TICKS: Final[int] = (1 << 48) - 1
 _TM_SECONDARY: Final[int] = 0x0800  # secondary header flag in the first header word
 _UNSEGMENTED: Final[int] = 0xC000
 
@@ -227,10 +232,13 @@ class Downlink(Component):
     def _queue(self, kind: PacketKind, time_s: float, data: bytes) -> None:
         assert self.mux is not None
         vcid, apid = self._routes[kind]
-        stamp = encode_cuc(max(time_s, 0.0))
-        length = len(stamp) + len(data)
-        packet = _TM_HEADER.pack(_TM_SECONDARY | apid, _UNSEGMENTED | self.sequence.next(apid),
-                                 length - 1) + stamp + data
+        # hal.timecode.encode_cuc's value, computed directly: floor(t x 2^16) is exact for a
+        # float, and the general encoder's exact arithmetic is most of a packet's cost
+        ticks = min(max(math.floor(time_s * _CUC_FINE), 0), _CUC_MAX_TICKS)
+        packet = _TM_HEADER_CUC.pack(
+            _TM_SECONDARY | apid, _UNSEGMENTED | self.sequence.next(apid),
+            _CUC_OCTETS + len(data) - 1, _CUC_PFIELD, ticks >> 16, ticks & 0xFFFF,
+        ) + data
         if self.mux.submit(vcid, packet):
             self.counts[kind] += 1
         else:

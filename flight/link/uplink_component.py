@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Final
 
 from flight.link.devkeys import provision
 from flight.link.errors import FieldValueError, LinkError, OversizedError, TruncatedError
-from flight.link.farm import FarmEvent, FarmState
+from flight.link.farm import Farm1, FarmEvent, FarmState
 from flight.link.keystore import (
     WRAPPED_KEY_OCTETS,
     KeyManagementError,
@@ -158,6 +158,7 @@ class Uplink(Component):
         self.unrouted = 0
         self._pending: deque[SpacePacket] = deque()
         self._clcw_word: int | None = None
+        self._clcw_state: tuple[int, bool, bool, bool, int] | None = None
         self._arsn_reserved = 0
 
     # ------------------------------------------------------------ lifecycle
@@ -260,7 +261,7 @@ class Uplink(Component):
             self.emit(self.farm_control, event.name, farm.virtual_channel_id, farm.v_r)
 
     @property
-    def _farm1(self) -> Any:
+    def _farm1(self) -> Farm1:
         assert self.tc is not None
         return self.tc.farms[self.profile.tc_vcid]
 
@@ -296,11 +297,13 @@ class Uplink(Component):
         self.emit(self.packet_unrouted, packet.apid, int(packet.packet_type))
 
     def _publish_clcw(self) -> None:
-        assert self.tc is not None
-        word = self.tc.clcw(self.profile.tc_vcid).to_word()
-        if word != self._clcw_word:
-            self._clcw_word = word
-            self.clcw.send(word)
+        """Send the CLCW when FARM-1's reported state changed."""
+        farm = self._farm1
+        state = (farm.v_r, farm.lockout, farm.wait, farm.retransmit, farm.farm_b_counter)
+        if state != self._clcw_state:
+            self._clcw_state = state
+            self._clcw_word = farm.clcw().to_word()
+            self.clcw.send(self._clcw_word)
 
     # ------------------------------------------------------------ telemetry
 
