@@ -1,19 +1,25 @@
-"""Ground to satellite over a real pseudo-terminal pair: the satellite (uplink, downlink,
-dispatcher, housekeeping and a radio on one end of a `PtyBridge`) runs in a thread on the real
-clock; the ground station opens the other end through pyserial with its own `TransparentRadio`.
-A command goes up through SDLS and COP-1 and completes; telemetry and an event come down; then
-`flight ground` does the same from the command line and archives what it saw."""
+"""Ground to satellite over a real pseudo-terminal pair, on the real clock.
+
+A small satellite (uplink, downlink, dispatcher, housekeeping and the radio component on one end
+of a `PtyBridge`) runs in a thread; the ground station opens the other end through pyserial with
+its own `TransparentRadio`. A command goes up through SDLS and COP-1 and completes; telemetry and
+an event come down; then `flight ground` does the same from the command line and archives what it
+saw. Last, refsat itself runs in a subprocess (`flight run refsat --bind radio=PTY`) and the
+ground commands it with the dictionary and key file it produced."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from drivers.radio import Priority, TransparentConfig, TransparentRadio
+from drivers.radio.component import Radio
 from flight.cli import main
 from flight.ground.archive import Archive
 from flight.ground.dictionary import GroundDictionary
@@ -25,49 +31,24 @@ from flight.link.downlink_component import Downlink
 from flight.link.profile import LinkProfile
 from flight.link.uplink_component import Uplink
 from flight.runtime import dictionary
-from flight.runtime.component import Component, Output, input_port
 from flight.runtime.executive import RateGroup
 from flight.runtime.records import Stage
 from flight.runtime.runtime import Runtime
 from flight.svc.dispatcher import CommandDispatcher
 from flight.svc.packetizer import TlmPacketizer
 from hal.clock import MonotonicClock
-from hal.serial import open_serial
 from hal.serial.pty import PtyBridge
 
 AIR_RATE = 256_000
 BAUD = 921_600
 
 
-class PtyRadio(Component):
-    """The satellite's radio: the transparent driver on a serial port, polled every cycle."""
-
-    rx_frame = Output("frames received (bytes)")
-
-    def init(self) -> None:
-        self.port = open_serial(self.hardware("port"), baudrate=BAUD, timeout=0,
-                                write_timeout=0)
-        self.radio = TransparentRadio(self.port, self.clock, TransparentConfig(
-            interleave=5, air_rate_bps=AIR_RATE, burst_bytes=8192))
-
-    def cycle(self) -> None:
-        for frame in self.radio.poll():
-            self.rx_frame.send(frame)
-
-    @input_port(depth=16, policy="drop_oldest")
-    def tx_frame(self, message: tuple[int, bytes]) -> None:
-        priority, frame = message
-        self.radio.send(frame, Priority(priority))
-
-    def stop(self) -> None:
-        self.port.close()
-
-
 class Satellite:
     def __init__(self, port: str, nvm: Path) -> None:
         rt = self.rt = Runtime("ptysat", clock=MonotonicClock(), tick_hz=20)
         self.cmd = rt.add(CommandDispatcher("cmd", 0x0400))
-        rt.add(PtyRadio("radio", 0x0B00), hardware={"port": port})
+        rt.add(Radio("radio", 0x0B00), hardware={"port": port}, config={
+            "mode": "transparent", "interleave": 5, "baudrate": BAUD, "air_rate_bps": AIR_RATE})
         self.uplink = rt.add(Uplink("uplink", 0x0900), hardware={"storage": str(nvm)},
                              config={"provision_dev_keys": True})
         rt.add(Downlink("downlink", 0x0A00), config={"air_rate_bps": AIR_RATE})
@@ -149,3 +130,39 @@ def test_flight_ground_command_line_over_a_pty_pair(flight_pair, capsys) -> None
     assert main([*common, "export", "cmd.accepted", "-o", str(csv_file)]) == 0
     assert csv_file.read_text().count("cmd.accepted") >= 2
     assert sat.cmd.accepted_count == 2
+
+
+def test_refsat_in_a_subprocess_commanded_over_a_pty_pair(tmp_path) -> None:
+    nvm = tmp_path / "nvm"
+    dictionary_file = tmp_path / "refsat.json"
+    assert main(["dict", "refsat", "-o", str(dictionary_file)]) == 0
+    with PtyBridge() as bridge:
+        satellite = subprocess.Popen(
+            [sys.executable, "-m", "flight", "run", "refsat", "--quiet", "--duration", "60",
+             "--bind", f"radio={bridge.path_a}", "--bind", f"nvm={nvm}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        try:
+            key_file = nvm / "sdls-ground.key"
+            deadline = time.monotonic() + 20
+            while not key_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            clock = MonotonicClock()
+            profile = LinkProfile.from_deployment("refsat")
+            transport = RadioTransport(bridge.path_b, clock, profile)
+            station = GroundStation(GroundDictionary.load(dictionary_file),
+                                    GroundLink(profile, read_key_file(key_file), clock, transport))
+            try:
+                station.identify(timeout=20)
+                mark = station.mark()
+                assert station.send_and_await_completion("cmd.no_op", timeout=15).stage is (
+                    Stage.COMPLETED)
+                station.await_event("cmd.no_op_event", timeout=10, start=mark)
+                volts = station.await_telemetry("power.bus_volts", timeout=10)
+                assert 5.0 < volts.value < 9.0
+            finally:
+                transport.close()
+        finally:
+            satellite.terminate()
+            out, err = satellite.communicate(timeout=10)
+    assert b"refsat: ran" in out, err.decode()
