@@ -139,3 +139,35 @@ def test_configuration_is_checked():
         build(new_disk(), imager={"colour": True}, boot=False)
     with pytest.raises(ConfigError, match="nowhere"):
         build(new_disk(), imager={"store": "nowhere"}, boot=False).prepare()
+
+
+def test_refsat_runs_a_scheduled_imaging_campaign_and_keeps_the_images():
+    from flight.deployments import resolve
+    from flight.runtime.deployment import Deployment
+    from hal.clock import SimClock
+
+    dep = Deployment.load(resolve("refsat"))
+    disk = new_disk()
+    rt = dep.build(clock=SimClock(), bindings={"nvm": disk})
+    dep.boot(rt)
+    cmd = rt.components["cmd"]
+    for start in (60.0, 130.0):
+        entry = rt.command("seq.start", "payload_pass").pack()
+        assert cmd.dispatch(rt.command("sched.insert", T0 + start, entry)).stage is Stage.COMPLETED
+    rt.run(200.0)
+    store = rt.components["store"]
+    images = [f for f in store.file_list() if f.category is FileCategory.PRODUCT]
+    assert [round(f.meta["capture_tai"] - T0, 6) for f in images] == [62.0, 132.0]
+    for image in images:
+        frame = decode_frame(store.read(image.file_id), image.meta)
+        assert len(frame) == 256 * 256 and image.meta["ratio"] > 1.2
+    assert rt.telemetry.get("imager.captures") == 2 and rt.telemetry.get("imager.powered") is False
+    assert rt.telemetry.get("sched.dispatched") == 2 and rt.telemetry.get("seq.completed") == 2
+    rt.shutdown()
+    # after a reset the images, and the housekeeping recorded meanwhile, are still there
+    again = dep.build(clock=SimClock(), bindings={"nvm": disk})
+    dep.boot(again)
+    kept = again.components["store"].file_list()
+    assert [f.file_id for f in kept if f.category is FileCategory.PRODUCT] == [
+        f.file_id for f in images]
+    assert any(f.category is FileCategory.HOUSEKEEPING for f in kept)
