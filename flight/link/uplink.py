@@ -4,9 +4,9 @@
     anti-replay) -> FARM-1 -> commit the ARSN -> MAP reassembly -> space packets
 
 Anything rejected before FARM-1 is counted under a `RejectReason` and its frame data is never
-interpreted; the CLCW for the downlink OCF and the FSR come from here too. The uplink component of
-the runtime feeds `receive` with frames from the CLTU decoder and hands `take_packets` to the
-command dispatcher and the file receiver.
+interpreted; the CLCW for the downlink OCF and the FSR come from here too. The uplink component
+(`flight.link.uplink_component`) feeds `receive` with the TC frames it cuts from the radio's
+frames and hands `take_packets` to the command dispatcher and the file receiver.
 """
 
 from __future__ import annotations
