@@ -27,9 +27,10 @@ A read with `timeout=None` on a silent line waits for a write from another threa
 with a single thread that wait never ends, as it would not on a silent cable, so simulations give
 their reads a timeout. A reader that may block on the clock (any thread on a real clock, a worker
 thread on a `SimClock`) waits on a silent line with the clock's `wait_for` until the far end writes
-(every write, break and close calls the clock's `notify`), the timeout passes or the port is
-closed, so an idle reader costs nothing per simulated millisecond; other threads poll every
-`_POLL_S`. Closing the port from another thread ends a waiting read with `PortNotOpenError`.
+(a write, break or close calls the clock's `notify` when such a reader waits), the timeout passes
+or the port is closed, so an idle reader costs nothing per simulated millisecond; other threads
+poll every `_POLL_S`. Closing the port from another thread ends a waiting read with
+`PortNotOpenError`.
 """
 
 from __future__ import annotations
@@ -317,6 +318,7 @@ class SimSerialPort(SerialPort):
         self.end = end
         self.rx_buffer_size = rx_buffer_size
         self._rx = bytearray()
+        self._clock_waits = 0  # reads of this port waiting on the clock (under the link's lock)
         self.tx: SimLine
         self.rx: SimLine
 
@@ -339,7 +341,9 @@ class SimSerialPort(SerialPort):
         with self.link.lock:
             self.link.settle()
             self._rx.clear()
-        self._notify()
+            waiting = self._clock_waits
+        if waiting:
+            self._notify()
 
     def _apply(self, settings: SerialSettings) -> None:
         with self.link.lock:
@@ -351,7 +355,8 @@ class SimSerialPort(SerialPort):
         return out
 
     def _notify(self) -> None:
-        """Tell a reader waiting on the clock (at the other end, or a closed one here) to look."""
+        """Tell readers waiting on the clock (at the other end, or a closed one here) to look;
+        called only when one waits (`_clock_waits`), since a notify costs a barrier settle."""
         notify = getattr(self.link.clock, "notify", None)
         if notify is not None:
             notify()
@@ -402,13 +407,20 @@ class SimSerialPort(SerialPort):
                     wake = now + max(_POLL_S, self.settings.character_time_s)
                 if deadline is not None:
                     wake = min(wake, deadline)
-            if not self._wait(writes, wake if writes is None else deadline):
-                clock.sleep_until(wake)
+                self._clock_waits += 1
+            try:
+                if not self._wait(writes, wake if writes is None else deadline):
+                    clock.sleep_until(wake)
+            finally:
+                with self.link.lock:
+                    self._clock_waits -= 1
 
     def _write(self, data: bytes, timeout: float | None) -> int:
         clock = self.link.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
         sent = 0
+        far = self.tx.receiver
+        waiting = 0  # readers of the far end waiting on the clock when we last wrote
         try:
             while True:
                 with self.link.lock:
@@ -419,6 +431,7 @@ class SimSerialPort(SerialPort):
                         piece = data[sent : sent + room]
                         self.tx.transmit(piece, now, self.settings, self.link.connected)
                         sent += len(piece)
+                        waiting = far._clock_waits
                         if sent == len(data):
                             return sent
                         continue
@@ -428,10 +441,12 @@ class SimSerialPort(SerialPort):
                     assert wake is not None, "a full transmit FIFO has an octet under way"
                     if deadline is not None:
                         wake = min(wake, deadline)
-                self._notify()
+                if waiting:
+                    self._notify()
+                    waiting = 0
                 clock.sleep_until(wake)
         finally:
-            if sent:
+            if waiting:
                 self._notify()
 
     def _flush(self) -> None:
@@ -466,7 +481,9 @@ class SimSerialPort(SerialPort):
             self.link.settle()
             self.tx.transmit_break(self.link.clock.monotonic(), duration, self.link.connected)
             until = self.tx.busy_until()
-        self._notify()
+            waiting = self.tx.receiver._clock_waits
+        if waiting:
+            self._notify()
         self.link.clock.sleep_until(until)
 
 
