@@ -38,7 +38,7 @@ from flight.runtime.records import Severity
 from flight.runtime.registry import Registry
 from flight.runtime.types import BOOL, F32, U8, U32, String
 from flight.svc.products import FileCategory, StoreError
-from flight.svc.sctime import open_time_source, tai_or_none, utc_text
+from flight.svc.sctime import component_time, tai_or_none, utc_text
 from hal.time import TimeSource
 
 FULL_SCALE: Final = 65535
@@ -269,7 +269,7 @@ class Imager(Component):
         self.detector = Detector(self.spec, seed)
 
     def init(self) -> None:
-        self.time = open_time_source(self.hardware("time"), self.clock, self.context.resources)
+        self.time = component_time(self)
         self.tlm(self.powered, self.is_powered)
 
     def capture_frame(self, target: str) -> array[int]:

@@ -52,6 +52,7 @@ from flight.runtime.component import (
     Channel,
     Component,
     Event,
+    Health,
     Throttle,
     Update,
     command,
@@ -61,7 +62,7 @@ from flight.runtime.errors import CommandError, ConfigError, ReasonCode
 from flight.runtime.records import HousekeepingPacket, Severity
 from flight.runtime.types import BOOL, U8, U16, U32, U64, Enum, String
 from flight.svc.journal import Journal, JournalError, records_of
-from flight.svc.sctime import open_time_source, tai_or_none, utc_text
+from flight.svc.sctime import component_time, tai_or_none, utc_text
 from hal.storage import Storage, StorageError, open_storage
 from hal.time import TimeSource
 
@@ -95,6 +96,15 @@ class UnknownFile(StoreError):
     def __init__(self, key: int | str) -> None:
         super().__init__(f"no stored file {key!r}")
         self.key = key
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be opened (its medium failed at boot)."""
+
+    reason = ReasonCode.COMPONENT_UNAVAILABLE
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: the store is not open (storage failed at boot)")
 
 
 class BadPath(StoreError, ValueError):
@@ -656,11 +666,16 @@ class ProductStore(Component):
                                        "uplink_priority, hk_priority, hk_period_s)")
 
     def restore(self) -> None:
-        self.time = open_time_source(self.hardware("time"), self.clock, self.context.resources)
-        self.store = FileStore(open_storage(self.hardware("storage")), quota_bytes=self.quota,
-                               now_tai=self._tai, name=self.catalog_name,
-                               on_evict=self._evicting)
-        report = self.store.open()
+        self.time = component_time(self)
+        store = FileStore(open_storage(self.hardware("storage")), quota_bytes=self.quota,
+                          now_tai=self._tai, name=self.catalog_name, on_evict=self._evicting)
+        try:
+            report = store.open()
+        except OSError as exc:  # the medium itself fails: run without a store, say so
+            self.emit(self.store_failed, "(catalog)", str(exc)[:120])
+            self.set_health(Health.FAULT, "storage unusable")
+            return
+        self.store = store
         if report.catalog_error:
             self.emit(self.catalog_rebuilt, report.catalog_error)
         for what, infos in (("recovered", report.recovered), ("missing", report.missing),
@@ -677,8 +692,14 @@ class ProductStore(Component):
 
     def _require(self) -> FileStore:
         if self.store is None:
-            raise CommandError(ReasonCode.COMPONENT_UNAVAILABLE, f"{self.name} is not open")
+            raise StoreUnavailable(self.name)
         return self.store
+
+    def _command_store(self) -> FileStore:
+        try:
+            return self._require()
+        except StoreUnavailable as exc:
+            raise CommandError(exc.reason, str(exc)) from None
 
     def _evicting(self, info: StoredFile) -> None:
         self._counts["quota"] += 1
@@ -820,7 +841,7 @@ class ProductStore(Component):
     @command(5)
     def verify_all(self) -> None:
         """Read every file and check it against its CRC-32C (a scrub of the medium)."""
-        store = self._require()
+        store = self._command_store()
         bad = 0
         checked = 0
         for info in store.files():
@@ -837,7 +858,7 @@ class ProductStore(Component):
     def list_files(self, first_id: int, max_count: int) -> None:
         """Report up to `max_count` catalog entries from file ID `first_id` on, in events."""
         sent = 0
-        for info in self._require().files():
+        for info in self._command_store().files():
             if info.file_id < first_id:
                 continue
             if sent >= max_count:

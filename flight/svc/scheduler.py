@@ -48,6 +48,7 @@ from flight.runtime.component import (
     Channel,
     Component,
     Event,
+    Health,
     Throttle,
     Update,
     command,
@@ -65,8 +66,8 @@ from flight.svc.command_text import (
 )
 from flight.svc.journal import Journal, JournalError, records_of
 from flight.svc.products import FileCategory, StoreError
-from flight.svc.sctime import open_time_source, tai_or_none, utc_text
-from hal.storage import StorageError, open_storage
+from flight.svc.sctime import component_time, tai_or_none, utc_text
+from hal.storage import open_storage
 from hal.time import TimeSource
 
 DEFAULT_CAPACITY: Final = 10_000
@@ -257,16 +258,23 @@ class Scheduler(Component):
     # --- boot ---------------------------------------------------------------------------------
 
     def restore(self) -> None:
-        self.time = open_time_source(self.hardware("time"), self.clock, self.context.resources)
-        self.journal = Journal(open_storage(self.hardware("storage")), self.file)
+        self.time = component_time(self)
+        journal = Journal(open_storage(self.hardware("storage")), self.file)
         try:
-            state, changes = self.journal.open()
+            state, changes = journal.open()
             self._replay(state, changes)
-        except (StorageError, JournalError, DecodeError) as exc:
+        except (OSError, JournalError, DecodeError) as exc:
             self.schedule.clear()
             self.emit(self.storage_failed, f"schedule lost: {exc}"[:120])
-            self.journal.compact(self._state())
-        self.emit(self.restored, len(self.schedule), self.journal.generation, self.journal.torn)
+            try:
+                journal.compact(self._state())
+            except OSError as again:  # no storage at all: run without a schedule
+                self.emit(self.storage_failed, f"no schedule storage: {again}"[:120])
+                self.set_health(Health.FAULT, "schedule storage unusable")
+                self._report()
+                return
+        self.journal = journal
+        self.emit(self.restored, len(self.schedule), journal.generation, journal.torn)
         self._report()
 
     def _replay(self, state: Any, changes: list[Any]) -> None:
@@ -371,7 +379,7 @@ class Scheduler(Component):
         try:
             self._journal().append(["x", [e.entry_id for e in entries]])
             self._commit()
-        except OSError as exc:
+        except (OSError, CommandError) as exc:
             self.emit(self.storage_failed, str(exc)[:120])
             return False
         return True
@@ -400,7 +408,7 @@ class Scheduler(Component):
 
     def _journal(self) -> Journal:
         if self.journal is None:
-            raise CommandError(ReasonCode.COMPONENT_UNAVAILABLE, f"{self.name} is not restored")
+            raise CommandError(ReasonCode.STORAGE_ERROR, f"{self.name} has no usable storage")
         return self.journal
 
     def _commit(self) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from flight.runtime.errors import ConfigError
 from hal.clock import Clock
 from hal.time import ClockTimeSource, TimeNotSetError, TimeSource, tai_to_utc, utc_to_tai
 
@@ -71,6 +72,15 @@ def open_time_source(url: str, clock: Clock, resources: Mapping[str, Any]) -> Ti
             raise TimeUrlError(url, f"no time source in the runtime's resources under {name!r}")
         return source
     raise TimeUrlError(url, "expected epoch:ISO-UTC, system or resource:NAME")
+
+
+def component_time(comp: Any, binding: str = "time") -> TimeSource:
+    """The time source bound to `comp`'s `binding`; a bad URL is a deployment error."""
+    url = comp.hardware(binding)
+    try:
+        return open_time_source(url, comp.clock, comp.context.resources)
+    except TimeUrlError as exc:
+        raise ConfigError(f"hardware.{binding}", exc.detail) from None
 
 
 def tai_or_none(source: TimeSource) -> float | None:

@@ -167,3 +167,12 @@ def on_disk(monkeypatch: Any, disk: SimBackend, *modules: Any) -> str:
     for module in modules:
         monkeypatch.setattr(module, "open_storage", opener)
     return url
+
+
+class DeadDisk(SimBackend):
+    """A medium that fails every operation (a dead flash chip)."""
+
+    def _fail(self, *args: Any) -> Any:
+        raise OSError(5, "Input/output error")
+
+    write = append = sync = rename = sync_dir = read = delete = names = _fail

@@ -15,7 +15,8 @@ import pytest
 from flight.cfdp import IndicationKind, TransmissionMode
 from flight.cfdp.errors import FilestoreError
 from flight.codec import crc32c
-from flight.runtime.errors import ReasonCode
+from flight.runtime.component import Health
+from flight.runtime.errors import ConfigError, ReasonCode
 from flight.runtime.records import HousekeepingPacket, Stage
 from flight.svc.products import (
     MAX_PATH_OCTETS,
@@ -23,6 +24,7 @@ from flight.svc.products import (
     FileCategory,
     FileCorrupt,
     FileStore,
+    StoreError,
     StoreFull,
     UnknownFile,
     blob_name,
@@ -34,6 +36,7 @@ from hal.storage import Storage, open_storage, sim_disk
 from .services_rig import (
     T0,
     CuttingDisk,
+    DeadDisk,
     PowerCut,
     build,
     events_named,
@@ -449,3 +452,30 @@ def test_power_cut_while_storing_keeps_the_store_consistent(monkeypatch):
 @pytest.mark.soak
 def test_power_cut_while_storing_soak(monkeypatch):
     power_cut_store_campaign(monkeypatch, cuts=5000, seed=6)
+
+
+def test_a_dead_medium_is_reported_and_the_rest_runs(monkeypatch):
+    import flight.svc.products as products
+    import flight.svc.scheduler as scheduler
+
+    url = on_disk(monkeypatch, DeadDisk(), products, scheduler)
+    rt = build(url)
+    assert rt.components["store"].health is Health.FAULT
+    assert rt.components["sched"].health is Health.FAULT
+    assert send(rt, "store.delete_file", "x").reason is ReasonCode.COMPONENT_UNAVAILABLE
+    entry = rt.command("probe.hit", 1).pack()
+    assert send(rt, "sched.insert", T0 + 5, entry).reason is ReasonCode.STORAGE_ERROR
+    assert send(rt, "sched.clear").reason is ReasonCode.STORAGE_ERROR
+    with pytest.raises(StoreError):
+        rt.components["store"].write("a", b"x", category=PRODUCT, priority=1)
+    send(rt, "imager.power", True)
+    assert send(rt, "imager.capture", "lake", 1).reason is ReasonCode.COMPONENT_UNAVAILABLE
+    rt.run(5.0)  # the runtime goes on
+
+
+def test_a_bad_time_binding_is_a_deployment_error():
+    with pytest.raises(ConfigError) as err:
+        build(new_disk(), time_url="epoch:yesterday")
+    assert err.value.key == "hardware.time" and "ISO 8601" in err.value.detail
+    with pytest.raises(ConfigError, match="no time source"):
+        build(new_disk(), time_url="resource:gps")
