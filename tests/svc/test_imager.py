@@ -55,7 +55,7 @@ def test_frames_have_structure_noise_and_respond_to_exposure():
     assert max(saturated) == FULL_SCALE
 
 
-def test_compressed_frame_decompresses_bit_exact_and_matches_libaec():
+def test_compressed_frame_decompresses_bit_exact_and_libaec_decodes_it():
     f = frame()
     data = compress_frame(f)
     raw = frame_octets(f)

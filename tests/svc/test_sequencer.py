@@ -200,12 +200,14 @@ def test_relative_time_forms():
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_compiles_or_is_rejected_with_a_line(text):
-    rt = _DICT_RT
     try:
-        compile_text(text, _BY_NAME, times=TimeKind.RELATIVE)
+        lines = compile_text(text, _BY_NAME, times=TimeKind.RELATIVE)
     except CommandTextError as exc:
-        assert exc.line >= 0 and exc.detail
-    assert rt is not None
+        assert 0 <= exc.line <= text.count("\n") + 1 and exc.detail
+        return
+    for line in lines:  # whatever compiled is a checked command of the dictionary
+        entry = next(e for e in _BY_NAME.values() if e.opcode == line.command.opcode)
+        assert len(line.command.args) == len(entry.arg_types) and line.time >= 0
 
 
 @settings(max_examples=100, deadline=None)
