@@ -5,6 +5,7 @@ downlink's virtual channels, packets, OCF and pacing."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -210,13 +211,10 @@ def test_arbitrary_frames_never_crash_and_are_counted(frame: bytes) -> None:
     assert sat.cmd.accepted_count == 0
 
 
-_SHARED: list[Sat] = []
-
-
+@functools.cache
 def _shared_sat() -> Sat:
-    if not _SHARED:
-        _SHARED.append(Sat())
-    return _SHARED[0]
+    """One satellite for all the examples: each must leave it able to count the next."""
+    return Sat()
 
 
 class LossyTransport:
