@@ -315,13 +315,13 @@ class FileTransfer(Component):
     def uplink_pdus(self, pdu: bytes) -> None:
         """CFDP PDUs from the ground (connect uplink.file_pdus here)."""
         entity = self._entity
-        before = entity.counters.malformed_pdus
+        reasons = entity.counters.malformed_by_reason
+        before = reasons.copy()
         entity.receive(pdu)
         while self._refused:
             entity.cancel(self._refused.pop())
-        if entity.counters.malformed_pdus != before:
-            reasons = entity.counters.malformed_by_reason
-            self.emit(self.malformed, max(reasons, key=reasons.__getitem__)[:40])
+        if reasons != before:
+            self.emit(self.malformed, next(r for r in reasons if reasons[r] != before[r])[:40])
         self._flush()
 
     @input_port(depth=8, policy="drop_oldest")

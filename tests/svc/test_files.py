@@ -224,12 +224,14 @@ def test_malformed_pdus_are_counted_and_never_crash(tmp_path: Path,
                                                     pdus: list[bytes]) -> None:
     sat = _fuzz_sat(tmp_path)
     before = sat.files.entity.counters.pdus_received
+    ground_before = sat.ground.entity.counters.pdus_received
     for pdu in pdus:
         sat.rt.bus.publish("files.uplink_pdus", pdu)
         sat.ground.receive(pdu)
     sat.run(0.2)
-    counters = sat.files.entity.counters
-    assert counters.pdus_received == before + len(pdus)
+    sat.station.poll()
+    assert sat.files.entity.counters.pdus_received == before + len(pdus)
+    assert sat.ground.entity.counters.pdus_received == ground_before + len(pdus)
     assert sat.files.health.name == "OK" and sat.rt.components["files"].faults == 0
 
 
