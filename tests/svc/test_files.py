@@ -38,11 +38,12 @@ from flight.link.devkeys import GroundKeys
 from flight.link.profile import LinkProfile
 from flight.runtime import dictionary
 from flight.runtime.deployment import Deployment
-from flight.runtime.errors import ReasonCode
+from flight.runtime.errors import ConfigError, ReasonCode
 from flight.runtime.records import EventRecord, Stage
+from flight.runtime.runtime import Runtime
 from flight.runtime.topics import EVENTS
-from flight.svc.files import SEQ_RESERVATION
-from flight.svc.products import FileCategory
+from flight.svc.files import SEQ_RESERVATION, FileTransfer
+from flight.svc.products import FileCategory, ProductStore
 from hal.clock import SimClock
 from hal.serial import SerialSettings
 from hal.storage import open_storage
@@ -406,3 +407,31 @@ def test_refsat_downlinks_a_captured_image_through_its_radio(tmp_path: Path) -> 
     assert {"files.suspended", "files.resumed", "files.finished", "store.downlinked"} <= set(
         names())
     rt.shutdown()
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ({"entity_id": 70_000}, "entity_id"),
+    ({"entity_id": 1}, "ground_entity_id"),
+    ({"checksum": "md5"}, "checksum"),
+    ({"segment_octets": 0}, "segment_octets"),
+    ({"nak_timer_s": -1}, "nak_timer_s"),
+    ({"ack_limit": 1.5}, "ack_limit"),
+    ({"link_up": "yes"}, "link_up"),
+    ({"store": "no store"}, "store"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_settings_name_the_key(config: dict, key: str) -> None:
+    rt = Runtime("bad", clock=SimClock(), tick_hz=10)
+    with pytest.raises(ConfigError) as info:
+        rt.add(FileTransfer("files", 0x1300), hardware={"storage": "mem://x"}, config=config)
+    assert info.value.key == key
+
+
+def test_a_missing_store_or_downlink_is_a_deployment_error(tmp_path: Path) -> None:
+    for config, key in (({"store": "nothing"}, "store"), ({"downlink": "nothing"}, "downlink")):
+        rt = Runtime("bad", clock=SimClock(), tick_hz=10)
+        rt.add(ProductStore("store", 0x0C00), hardware={"storage": "mem://y", "time": "system"})
+        rt.add(FileTransfer("files", 0x1300), hardware={"storage": "mem://y"}, config=config)
+        with pytest.raises(ConfigError) as info:
+            rt.prepare()
+        assert info.value.key == key
