@@ -6,7 +6,7 @@ frames for the radio, paced to what the radio can send.
     sys.events (EventRecord)         -> APID event          -> VC events    (priority 1)
     file_pdus (bytes, CFDP PDUs)     -> APID file downlink  -> VC files     (priority 2)
     uplink.clcw (int)                -> the OCF of every frame
-                                     -> radio.tx_frame as (priority, 223 x I octet TM frame)
+                                     -> radio.tx_frame as (0, 223 x I octet TM frame)
 
 Every packet carries the record's time as a CUC in its secondary header and a 14-bit sequence
 count per APID (`flight.link.spacepacket`); the multiplexer (`TmMultiplexer`) packs them into
@@ -18,8 +18,11 @@ cycle the component earns credit at that rate and produces one frame per whole c
 cycle leaves unused (after a stall) is banked up to `burst_frames`, no more. Frames are built as
 late as possible, so a packet waiting in a VC queue can still be overtaken by a more urgent one,
 and the radio's queue stays near empty instead of filling with frames built ahead of time (whose
-CLCW would be stale by the time they go out). Set `air_rate_bps` to the radio's air rate and
-`bits_per_octet` to its pacer's (10 bits per octet by default).
+CLCW would be stale by the time they go out). Every frame goes to the radio at one priority, so
+its queue sends them in the order built: the VC priorities are the multiplexer's, and a frame
+that overtook an older one in the radio would send the master channel frame count and the CLCW
+backwards (FOP-1 alerts on a CLCW whose N(R) went back). Set `air_rate_bps` to the radio's air
+rate and `bits_per_octet` to its pacer's (10 bits per octet by default).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ CADU_OVERHEAD_OCTETS: Final[int] = 4  # attached sync marker
 RS_CODEBLOCK_OCTETS: Final[int] = 255
 DEFAULT_AIR_RATE_BPS: Final[int] = 64_000
 DEFAULT_BITS_PER_OCTET: Final[float] = 10.0
+RADIO_PRIORITY: Final[int] = 0  # one priority for every frame: the radio keeps their order
 _ON_CHANGE: Final = Update.ON_CHANGE
 _TM_HEADER_CUC: Final = struct.Struct(">HHHBIH")  # primary header, then the CUC (P-field, 4 + 2)
 _CUC_PFIELD: Final[int] = cuc_pfield(4, 2)
@@ -105,7 +109,6 @@ class Downlink(Component):
         self.dropped = 0
         self._credit = 0.0
         self._last: float | None = None
-        self._priority: dict[int, int] = {}
         self._routes: dict[PacketKind, tuple[int, int]] = {}
 
     # ------------------------------------------------------------ lifecycle
@@ -144,7 +147,6 @@ class Downlink(Component):
              VirtualChannel(p.vc_files, "files", 2, self.queue_octets["files"])],
             frame_length=p.frame_octets, idle_vcid=p.vc_idle,
         )
-        self._priority = {p.vc_realtime: 0, p.vc_events: 1, p.vc_files: 2, p.vc_idle: 0}
         self._routes = {
             PacketKind.HOUSEKEEPING: (p.vc_realtime, p.apid_housekeeping),
             PacketKind.VERIFICATION: (p.vc_realtime, p.apid_verification),
@@ -176,7 +178,7 @@ class Downlink(Component):
                 self._credit = 0.0
                 break
             frame = mux.next_frame()
-            send((self._priority[(frame[1] >> 1) & 0x07], frame))
+            send((RADIO_PRIORITY, frame))
             self._credit -= 1.0
             sent += 1
         if sent:
