@@ -71,8 +71,13 @@ import tomli_w
 from drivers.gnss.component import GnssSettings
 from flight.deployments import resolve
 from flight.emulation.clock import ScaledClock
+from flight.ground.dictionary import GroundDictionary
+from flight.link.devkeys import GroundKeys, read_key_file
+from flight.link.profile import LinkProfile
 from flight.runtime.cli import EPOCH_RESOURCE
 from flight.runtime.deployment import Deployment
+from flight.runtime.dictionary import build as build_dictionary
+from hal.clock import SimClock
 from hal.serial import PtyBridge
 
 DEFAULT_SPEED: Final = 20.0
@@ -87,6 +92,7 @@ NVM_BINDING: Final = "nvm"
 TIME_URLS: Final = ("epoch:", "system")
 STOP_TIMEOUT_S: Final = 15.0
 BOOTED_MARK: Final = "executive.started"
+DEV_KEY_FILE: Final = "sdls-ground.key"  # the uplink component's default key_file
 
 
 class BoardError(RuntimeError):
@@ -170,6 +176,29 @@ class EmulatedBoard:
             if url.startswith(TIME_URLS):
                 out[name] = f"resource:{EPOCH_RESOURCE}"
         return out
+
+    def radio_settings(self) -> dict[str, Any]:
+        """The deployment's table for the `radio` component (interleave, air rate, ...)."""
+        for decl in self._spec.components:
+            if decl.name == RADIO_INSTANCE:
+                return dict(decl.config)
+        return {}
+
+    def dictionary(self) -> GroundDictionary:
+        """The ground dictionary of the software this board runs (`flight dict` of it)."""
+        rt = Deployment.parse(self._data, str(self.deployment_path)).build(clock=SimClock())
+        return GroundDictionary(build_dictionary(rt), str(self.deployment_path))
+
+    def link_profile(self) -> LinkProfile:
+        return LinkProfile.from_deployment(str(self.deployment_path))
+
+    def ground_keys(self) -> GroundKeys:
+        """The ground key file the uplink wrote into the board's storage at its first boot
+        (`provision_dev_keys`); read it after the board has booted."""
+        for decl in self._spec.components:
+            if decl.config.get("provision_dev_keys"):
+                return read_key_file(self.nvm / decl.config.get("key_file", DEV_KEY_FILE))
+        raise BoardError("the deployment provisions no development keys (provision_dev_keys)")
 
     def command_line(self) -> list[str]:
         args = [self.python, "-m", "flight", "run", str(self.deployment_path),
