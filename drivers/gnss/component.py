@@ -286,7 +286,6 @@ class GnssReceiver(ThreadedComponent):
         self._serving: _Request | None = None
         self._reports: deque[tuple[Any, ...]] = deque()
         self._counts = Counts()
-        self._bytes_in = 0
         self._pps_edges = 0
         self._port_errors = 0
         self._reported_sv: int | None = None
@@ -489,7 +488,6 @@ class GnssReceiver(ThreadedComponent):
         self._drain_pps()
         if data:
             now = self.clock.monotonic()
-            self._bytes_in += len(data)
             self._last_data = now
             for fix in self.decoder.feed(data):
                 self._publish(fix, now)
@@ -611,7 +609,7 @@ class GnssReceiver(ThreadedComponent):
         ubx_total = sum(n for name, n in decoded.items() if "-" in name)
         config = self._configurator.counters if self._configurator is not None else None
         self._counts = Counts(
-            bytes_in=self._bytes_in,
+            bytes_in=framing.bytes_in,
             sentences=sum(decoded.values()) - ubx_total,
             ubx_messages=ubx_total,
             bad_checksums=framing.nmea_bad_checksum + framing.ubx_bad_checksum,

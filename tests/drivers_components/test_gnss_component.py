@@ -4,18 +4,21 @@ commands, damaged input, a silent receiver, and reproducibility."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import struct
 import time
 
 import pytest
-from pyubx2 import UBXReader
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyubx2 import GET, UBXMessage, UBXReader
 
 from drivers.gnss import FixMode, config
 from drivers.gnss.config import Configurator, Outcome, StartMode
 from drivers.gnss.sim_device import SimGnssDevice, _next_second
-from drivers.ports import sim_serial_hub
+from drivers.ports import sim_gpio_chip, sim_serial_hub
 from flight.runtime.deployment import DeploymentError
 from flight.runtime.records import Stage
 from hal.clock import MonotonicClock, SimClock
@@ -333,3 +336,59 @@ def test_a_cancelled_configurator_stops_waiting() -> None:
     result = configurator.send(config.cfg_rate(1000))
     assert result.outcome is Outcome.CANCELLED and result.attempts == 0
     assert configurator.counters.cancelled == 1 and clock.monotonic() == pytest.approx(6.0)
+
+
+def pvt_epoch(utc: dt.datetime) -> bytes:
+    """NAV-PVT naming `utc` with a 3D fix, then NAV-EOE, built by pyubx2."""
+    itow = (utc.weekday() + 1) % 7 * 86_400_000 + utc.hour * 3_600_000 + utc.second * 1000
+    return UBXMessage(
+        "NAV", "NAV-PVT", GET, iTOW=itow, year=utc.year, month=utc.month, day=utc.day,
+        hour=utc.hour, min=utc.minute, second=utc.second, validDate=1, validTime=1,
+        fullyResolved=1, fixType=3, gnssFixOk=1, numSV=8, lat=10.0, lon=20.0, height=500_000_000,
+    ).serialize() + UBXMessage("NAV", "NAV-EOE", GET, iTOW=itow).serialize()  # fmt: skip
+
+
+def test_a_receiver_that_steps_its_time_gives_a_time_jump_event() -> None:
+    rt, gnss, device = gnss_run()
+    rt.run(60.0)
+    assert gnss.time_status().state is SyncState.LOCKED
+    device.power(False)  # from here the test is the receiver: PPS edges and epochs 100 s ahead
+    chip = sim_gpio_chip(rt.resources, rt.clock, "gpio")
+    start = _next_second(device.orbit.epoch)
+    for _ in range(4):
+        edge = rt.clock.monotonic() + 1.0
+        chip.schedule(3, True, edge)
+        chip.schedule(3, False, edge + 0.1)
+        rt.run(1.0)
+        device.port.write(pvt_epoch(start + dt.timedelta(seconds=round(edge) + 100)))
+    rt.run(2.0)
+    jumps = named(rt, "gnss.time_jump")
+    assert len(jumps) == 1 and jumps[0][2][0] == pytest.approx(100.0, abs=1e-6)
+    assert tlm(rt, "time_jumps") == 1 and gnss.time_status().state is SyncState.LOCKED
+    assert abs(gnss.tai() - truth_tai(device, rt.clock.monotonic()) - 100.0) < 1e-6
+    rt.shutdown()
+
+
+@pytest.fixture(scope="module")
+def locked_run():
+    rt, gnss, device = gnss_run()
+    rt.run(48.0)
+    yield rt, gnss, device
+    rt.shutdown()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=st.lists(st.binary(min_size=1, max_size=400), min_size=1, max_size=6))
+def test_any_bytes_on_the_line_are_counted_never_raised(locked_run, chunks: list[bytes]) -> None:
+    rt, gnss, device = locked_run
+    fixes = tlm(rt, "fixes")
+    for chunk in chunks:
+        device.port.write(chunk)
+        rt.run(0.3)
+    rt.run(2.0)
+    delivered = sim_serial_hub(rt.resources).link("gnss").b_to_a.stats.bytes_delivered
+    assert delivered == gnss.decoder.counters.framing.bytes_in + gnss.port.in_waiting
+    assert 0 < tlm(rt, "bytes_in") <= gnss.decoder.counters.framing.bytes_in  # as of the cycle
+    assert tlm(rt, "fixes") > fixes  # the receiver's epochs still decode
+    assert rt.telemetry.get("rg1hz.member_faults") == 0 and gnss.thread.is_alive()
+    assert not named(rt, "gnss.port_failed") and gnss.health.name == "OK"
