@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.ports import sim_serial_hub
 from drivers.radio import LinkState, Priority, SikParam
@@ -241,3 +243,36 @@ def test_the_radio_must_run_in_a_rate_group() -> None:
     with pytest.raises(DeploymentError) as err:
         build(text.replace('members = ["radio"]', "members = []"), SimClock())
     assert err.value.key == "components[1].rate_groups"
+
+
+@pytest.fixture(scope="module")
+def quiet_link():
+    rt, radio, ground = radio_run("max_queue_frames = 256")
+    yield rt, radio, ground
+    rt.shutdown()
+
+
+messages = st.one_of(
+    st.tuples(st.integers(-2, 5), st.binary(min_size=220, max_size=226)),
+    st.tuples(st.sampled_from([0, 1, 2]), st.binary(max_size=300)),
+    st.tuples(st.integers(0, 2), st.text(max_size=5)),
+    st.none(), st.integers(), st.binary(max_size=10), st.lists(st.integers(0, 2), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=st.lists(messages, max_size=8))
+def test_any_message_on_tx_frame_is_sent_or_refused_never_raised(quiet_link, batch) -> None:
+    rt, radio, ground = quiet_link
+    valid = [
+        m[1] for m in batch
+        if isinstance(m, tuple) and len(m) == 2 and m[0] in (0, 1, 2)
+        and isinstance(m[1], bytes) and len(m[1]) == 223
+    ]  # fmt: skip
+    refused, sent = tlm(rt, "tx_refused"), len(ground.received)
+    for msg in batch:
+        rt.bus.publish("radio.tx_frame", msg)
+    rt.run(2.0)
+    assert sorted(ground.received[sent:]) == sorted(valid)
+    assert tlm(rt, "tx_refused") == refused + len(batch) - len(valid)
+    assert rt.bus.handler_faults == 0 and radio.health.name == "OK"
