@@ -8,8 +8,10 @@ frames for the radio, paced to what the radio can send.
     uplink.clcw (int)                -> the OCF of every frame
                                      -> radio.tx_frame as (0, 223 x I octet TM frame)
 
-Every packet carries the record's time as a CUC in its secondary header and a 14-bit sequence
-count per APID (`flight.link.spacepacket`); the multiplexer (`TmMultiplexer`) packs them into
+Every packet carries the record's time as a CUC in its secondary header (TAI seconds since 1958
+from the spacecraft time bound as `time`, as `flight.svc.sctime` reads it; without a binding, or
+while that source has no time yet, the runtime clock's reading) and a 14-bit sequence count per
+APID (`flight.link.spacepacket`); the multiplexer (`TmMultiplexer`) packs them into
 fixed-length frames by VC priority, completes short frames with idle packets and sends only-idle
 frames when nothing is queued, so the CLCW keeps flowing.
 
@@ -49,6 +51,8 @@ from flight.runtime.errors import ConfigError
 from flight.runtime.records import EventRecord, HousekeepingPacket, Severity, Verification
 from flight.runtime.topics import EVENTS
 from flight.runtime.types import F64, U8, U32, Enum
+from flight.svc.sctime import component_time, tai_or_none
+from hal.time import TimeSource
 from hal.timecode import cuc_pfield
 
 CADU_OVERHEAD_OCTETS: Final[int] = 4  # attached sync marker
@@ -110,6 +114,7 @@ class Downlink(Component):
         self._credit = 0.0
         self._last: float | None = None
         self._routes: dict[PacketKind, tuple[int, int]] = {}
+        self._time: TimeSource | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -159,6 +164,10 @@ class Downlink(Component):
         """Frames per second the radio sends at its air rate."""
         cadu = CADU_OVERHEAD_OCTETS + RS_CODEBLOCK_OCTETS * self.profile.interleave
         return self.air_rate_bps / (cadu * self.bits_per_octet)
+
+    def init(self) -> None:
+        if "time" in self.context.hardware:
+            self._time = component_time(self)
 
     def start(self) -> None:
         self._last = self.now()
@@ -234,6 +243,10 @@ class Downlink(Component):
     def _queue(self, kind: PacketKind, time_s: float, data: bytes) -> None:
         assert self.mux is not None
         vcid, apid = self._routes[kind]
+        if self._time is not None:
+            tai = tai_or_none(self._time)
+            if tai is not None:
+                time_s += tai - self.now()
         # hal.timecode.encode_cuc's value, computed directly: floor(t x 2^16) is exact for a
         # float, and the general encoder's exact arithmetic is most of a packet's cost
         ticks = min(max(math.floor(time_s * _CUC_FINE), 0), _CUC_MAX_TICKS)

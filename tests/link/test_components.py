@@ -11,6 +11,7 @@ import json
 import os
 import random
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,6 +41,7 @@ from flight.svc.dispatcher import CommandDispatcher
 from flight.svc.packetizer import TlmPacketizer
 from hal.clock import SimClock
 from hal.storage import open_storage
+from hal.time import utc_to_tai
 
 _disk = itertools.count()
 
@@ -61,6 +63,7 @@ class Sat:
     ground is attached to the bus)."""
 
     def __init__(self, disk: str | None = None, *, air_rate_bps: int = 1_000_000,
+                 downlink_hardware: dict[str, str] | None = None,
                  **uplink_config: object) -> None:
         self.disk = disk or f"mem://link-components-{next(_disk)}"
         self.clock = SimClock()
@@ -69,7 +72,7 @@ class Sat:
         self.recorder = rt.add(Recorder("recorder", 0x2000))
         self.uplink = rt.add(Uplink("uplink", 0x0900), hardware={"storage": self.disk},
                              config={"provision_dev_keys": True, **uplink_config})
-        self.downlink = rt.add(Downlink("downlink", 0x0A00),
+        self.downlink = rt.add(Downlink("downlink", 0x0A00), hardware=downlink_hardware,
                                config={"air_rate_bps": air_rate_bps})
         rt.add(TlmPacketizer("hk", 0x0700), config={"packets": [
             {"name": "system", "id": 1, "period_s": 1.0,
@@ -472,3 +475,15 @@ def test_profile_from_the_shipped_deployment_matches_the_components() -> None:
     profile = LinkProfile.from_deployment("refsat")
     assert profile.frame_octets == 1115 and profile.interleave == 5
     assert profile.max_tc_packet_octets == 1024 - 5 - 3 - 34
+
+
+def test_downlink_time_stamps_in_spacecraft_time() -> None:
+    sat = Sat(downlink_hardware={"time": "epoch:2025-03-20T00:00:00Z"})
+    sat.run(3.0)
+    from flight.link.tm_demux import TmDemultiplexer
+
+    demux = TmDemultiplexer(sat.profile.spacecraft_id)
+    stamps = [telemetry_time(SpacePacket.unpack(o))[0] for _, f in sat.frames
+              for _, o in demux.receive(f)]
+    epoch = utc_to_tai(datetime(2025, 3, 20))
+    assert stamps and all(epoch <= t <= epoch + 3.0 for t in stamps)
