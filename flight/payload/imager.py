@@ -29,7 +29,7 @@ import sys
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from flight.codec import crc32c, rice_compress, rice_decompress
 from flight.runtime.component import Channel, Component, Event, Param, Throttle, Update, command
@@ -67,15 +67,20 @@ class FrameSpec:
 class SceneModel:
     """The radiance a target presents (0..1, before optics and exposure); see the module notes."""
 
+    CACHED: ClassVar[int] = 2  # scenes kept (float32): a pass images one target or two
+
     def __init__(self, spec: FrameSpec, seed: str) -> None:
         self.spec = spec
         self.seed = seed
         self._scenes: dict[str, array[float]] = {}
 
     def radiance(self, target: str) -> array[float]:
-        scene = self._scenes.get(target)
+        scene = self._scenes.pop(target, None)
         if scene is None:
-            scene = self._scenes[target] = self._build(target)
+            scene = array("f", self._build(target))
+        self._scenes[target] = scene  # most recent last
+        while len(self._scenes) > self.CACHED:
+            del self._scenes[next(iter(self._scenes))]
         return scene
 
     def _build(self, target: str) -> array[float]:
@@ -151,11 +156,9 @@ class Detector:
         self.hot = {rng.randrange(w * h): rng.uniform(2000, 20000)
                     for _ in range(max(1, w * h // 20000))}
         cx, cy = (w - 1) / 2, (h - 1) / 2
-        r_max2 = cx * cx + cy * cy
-        self.vignette = array("d", (
-            1.0 - 0.25 * ((x - cx) ** 2 + (y - cy) ** 2) / r_max2
-            for y in range(h) for x in range(w)
-        ))
+        k = 0.25 / (cx * cx + cy * cy)  # 25% darker in the corners, radially
+        self.vignette_x = [k * (x - cx) ** 2 for x in range(w)]
+        self.vignette_y = [k * (y - cy) ** 2 for y in range(h)]
 
     def expose(self, radiance: array[float], exposure_ms: float,
                rng: random.Random) -> array[int]:
@@ -164,10 +167,10 @@ class Detector:
         scale = FULL_SCALE * 0.9 * exposure_ms / 20.0
         gauss = rng.gauss
         columns = self.column_dn
-        vignette = self.vignette
+        vx, vy = self.vignette_x, self.vignette_y
         frame = array("H", bytes(2 * len(radiance)))
         for i, value in enumerate(radiance):
-            signal = value * vignette[i] * scale
+            signal = value * (1.0 - vx[i % w] - vy[i // w]) * scale
             electrons_sigma = math.sqrt(signal * ELECTRONS_PER_DN) / ELECTRONS_PER_DN if (
                 signal > 0) else 0.0
             dn = DARK_DN + columns[i % w] + signal + gauss(0.0, 1.0) * math.hypot(
@@ -266,7 +269,7 @@ class Imager(Component):
             raise ConfigError("store", f"no product store named {self.store_name!r}")
         seed = f"{self.context.seed}:{self.name}"
         self.scene = SceneModel(self.spec, seed)
-        self.detector = Detector(self.spec, seed)
+        self.detector = Detector(self.spec, seed)  # small: per-column and per-row terms
 
     def init(self) -> None:
         self.time = component_time(self)

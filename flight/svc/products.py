@@ -635,6 +635,8 @@ class ProductStore(Component):
         self.uplink_priority = 1
         self.hk_period_s = 600.0
         self.hk_priority = 5
+        self.hk_decimation: dict[int, int] | None = None  # SID -> record 1 packet in N
+        self._hk_seen: dict[int, int] = {}
         self.store: FileStore | None = None
         self.time: TimeSource | None = None
         self._counts = {"stored": 0, "quota": 0, "errors": 0, "hk": 0}
@@ -661,9 +663,12 @@ class ProductStore(Component):
                 if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                     raise ConfigError(key, f"{value!r} must be a positive number of seconds")
                 self.hk_period_s = float(value)
+            elif key == "hk_decimation":
+                self.hk_decimation = _decimation(key, value)
             else:
                 raise ConfigError(key, "unknown setting (known: quota_bytes, catalog, "
-                                       "uplink_priority, hk_priority, hk_period_s)")
+                                       "uplink_priority, hk_priority, hk_period_s, "
+                                       "hk_decimation)")
 
     def restore(self) -> None:
         self.time = component_time(self)
@@ -764,7 +769,16 @@ class ProductStore(Component):
 
     @input_port(depth=64, policy="drop_oldest")
     def housekeeping(self, packet: HousekeepingPacket) -> None:
-        """Housekeeping packets to record, rolled into a file every `hk_period_s`."""
+        """Housekeeping packets to record, rolled into a file every `hk_period_s`; with
+        `hk_decimation`, only the listed structure IDs, one packet in N."""
+        if self.hk_decimation is not None:
+            every = self.hk_decimation.get(packet.sid)
+            if every is None:
+                return
+            seen = self._hk_seen.get(packet.sid, 0)
+            self._hk_seen[packet.sid] = seen + 1
+            if seen % every:
+                return
         tai = self._tai()
         stamp = tai if tai is not None else packet.time
         payload = packet.pack()
@@ -875,3 +889,17 @@ def _stamp(tai: float) -> str:
         return utc_text(tai)[:19].replace(":", "").replace("-", "")
     except ValueError:
         return f"t{tai:.0f}"
+
+
+def _decimation(key: str, value: Any) -> dict[int, int]:
+    """`hk_decimation` ({"SID" = N, ...}: record one packet in N of each listed SID)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "must be a table of structure ID = N (record one packet in N)")
+    out = {}
+    for sid, every in value.items():
+        if not str(sid).isdigit() or not 1 <= int(sid) <= 0xFFFF:
+            raise ConfigError(f"{key}.{sid}", "not a structure ID (1..65535)")
+        if type(every) is not int or every < 1:
+            raise ConfigError(f"{key}.{sid}", f"{every!r} must be a positive integer")
+        out[int(sid)] = every
+    return out

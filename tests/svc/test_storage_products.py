@@ -479,3 +479,26 @@ def test_a_bad_time_binding_is_a_deployment_error():
     assert err.value.key == "hardware.time" and "ISO 8601" in err.value.detail
     with pytest.raises(ConfigError, match="no time source"):
         build(new_disk(), time_url="resource:gps")
+
+
+def test_housekeeping_recording_can_be_decimated_per_structure_id():
+    rt = build(new_disk(), store={"hk_period_s": 60.0, "hk_decimation": {"7": 3, "9": 1}})
+    rt.connect("test.hk", "store.housekeeping")
+    topic = rt.bus.topic("test.hk")
+    for i in range(12):
+        for sid in (7, 8, 9):
+            topic.publish(HousekeepingPacket(sid, float(i), 2, bytes([i])))
+        rt.run(1.0)
+    rt.components["store"].flush_housekeeping()
+    (hk,) = rt.components["store"].file_list()
+    data = rt.components["store"].read(hk.path)
+    sids = []
+    pos = 0
+    while pos < len(data):
+        _, sid, length = struct.unpack_from(">dHH", data, pos)
+        sids.append((sid, data[pos + 12 + 2]))
+        pos += 12 + length
+    assert sids == sorted([(7, i) for i in range(0, 12, 3)] + [(9, i) for i in range(12)],
+                          key=lambda s: (s[1], s[0]))
+    with pytest.raises(ConfigError, match="hk_decimation.x"):
+        build(new_disk(), store={"hk_decimation": {"x": 2}}, boot=False)
