@@ -62,7 +62,7 @@ def test_housekeeping_rates_and_layout():
     by_sid = {}
     for p in rt.packets:
         by_sid.setdefault(p.sid, []).append(p)
-    assert {sid: len(ps) for sid, ps in by_sid.items()} == {1: 6, 2: 60, 3: 12, 4: 2, 5: 12}
+    assert {sid: len(ps) for sid, ps in by_sid.items()} == {1: 6, 2: 60, 3: 12, 4: 2, 5: 12, 6: 12}
     d = dictionary.build(rt)
     power = next(p for p in d["packets"] if p["name"] == "power")
     assert power["length"] == len(by_sid[2][0].pack())
