@@ -3,7 +3,8 @@
 Two layers. A backend offers the few primitives a POSIX directory offers (write, append, fsync a
 file, rename, fsync the directory, read, list, delete), with nothing durable until synced:
 
-- `FileBackend(root)`: a real directory (Linux: fsync on files and on the directory);
+- `FileBackend(root)`: a real directory (Linux: fsync on files and on the directory), created
+  owner-only (0700) when missing;
 - `SimBackend()`: in memory, with `power_loss()` that throws away everything not yet synced,
   tearing unsynced appends at a random point, as a power cut would.
 
@@ -11,8 +12,12 @@ file, rename, fsync the directory, read, list, delete), with nothing durable unt
 
 - `save(name, data)`: atomically replace a blob. The data goes to ``name.tmp`` with a header
   (magic, length, CRC-32), the file is fsynced, renamed over ``name``, and the directory fsynced:
-  power loss at any instant leaves either the old blob or the new one, never a mix;
+  power loss at any instant leaves either the old blob or the new one, never a mix. With
+  ``secret=True`` (keys) the temporary file is a new file created owner-only (0600) before a
+  single octet goes in, so the blob is never readable by group or others, whatever the umask;
 - `load(name)`: read and check the header and CRC; raises `StorageMissing` or `StorageCorrupt`;
+- `restrict(name)`: make a blob saved without ``secret`` owner-only (0600), e.g. keys written by
+  an older version;
 - `record_log(name, max_bytes)`: a `RecordLog`, an append-only log of records in segment files
   ``name.<first seq>``, each record framed with its length and CRC-32; the oldest segment is
   deleted when the log outgrows `max_bytes` (the records lost are counted), and a torn record at
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import os
 import random
+import stat
 import struct
 import threading
 import zlib
@@ -39,6 +45,9 @@ _HEADER: Final = struct.Struct(">4sII")  # magic, length, CRC-32 of the data
 _RECORD: Final = struct.Struct(">II")  # length, CRC-32 of the record
 MAX_RECORD_OCTETS: Final = 1 << 20
 TMP_SUFFIX: Final = ".tmp"
+FILE_MODE: Final = 0o644
+SECRET_MODE: Final = 0o600  # blobs holding secrets: the owner only
+DIR_MODE: Final = 0o700  # a storage directory FileBackend creates
 
 
 class StorageError(OSError):
@@ -67,8 +76,8 @@ class StorageCorrupt(StorageError, ValueError):
 class Backend(Protocol):
     """The primitives of a directory; writes are volatile until `sync`/`sync_dir`."""
 
-    def write(self, name: str, data: bytes) -> None:
-        """Create or truncate `name` and write `data`."""
+    def write(self, name: str, data: bytes, *, secret: bool = False) -> None:
+        """Create or truncate `name` and write `data`; `secret`: readable by the owner only."""
         ...
 
     def append(self, name: str, data: bytes) -> None: ...
@@ -93,32 +102,65 @@ class Backend(Protocol):
 
     def names(self) -> list[str]: ...
 
+    def restrict(self, name: str) -> bool:
+        """Make the existing `name` readable by the owner only; True if it was not."""
+        ...
+
 
 class FileBackend:
-    """A real directory (created if missing)."""
+    """A real directory, created owner-only (`DIR_MODE`) if missing.
+
+    An existing directory keeps its mode (it may be the user's): `root_mode` holds it and
+    `exposed` says whether group or others can enter it, for the owner of the storage to report.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.fspath(root)
-        os.makedirs(self.root, exist_ok=True)
+        os.makedirs(self.root, mode=DIR_MODE, exist_ok=True)
+        self.root_mode = stat.S_IMODE(os.stat(self.root).st_mode)
         self._append_fds: dict[str, int] = {}
+
+    @property
+    def exposed(self) -> bool:
+        """Group or others have some access to the directory."""
+        return bool(self.root_mode & 0o077)
 
     def _path(self, name: str) -> str:
         if not name or "/" in name or name in (".", ".."):
             raise ValueError(f"storage name {name!r} must be a plain file name")
         return os.path.join(self.root, name)
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes, *, secret: bool = False) -> None:
         self._close(name)
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        path = self._path(name)
+        if secret:
+            # O_TRUNC would keep the mode of a file left behind: start from a new inode, created
+            # 0600 (the umask can only narrow it), then set exactly 0600 before writing.
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
+            if secret:
+                os.fchmod(fd, SECRET_MODE)
             _write_all(fd, data)
         finally:
             os.close(fd)
 
+    def restrict(self, name: str) -> bool:
+        path = self._path(name)
+        if not stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+            return False
+        os.chmod(path, SECRET_MODE)
+        return True
+
     def append(self, name: str, data: bytes) -> None:
         fd = self._append_fds.get(name)
         if fd is None:
-            fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
             self._append_fds[name] = fd
         _write_all(fd, data)
 
@@ -196,7 +238,8 @@ class SimBackend:
         self._lock = threading.Lock()
         self.power_losses = 0
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes, *, secret: bool = False) -> None:
+        """`secret` changes nothing: an in-memory disk has no other users."""
         with self._lock:
             inode = self._dir.get(name)
             if inode is None:
@@ -236,6 +279,10 @@ class SimBackend:
         with self._lock:
             return sorted(self._dir)
 
+    def restrict(self, name: str) -> bool:
+        self.read(name)  # FileNotFoundError as a directory gives
+        return False
+
     def power_loss(self, rng: random.Random | None = None) -> None:
         """Lose everything not synced. With `rng`, unsynced appends survive torn at random."""
         with self._lock:
@@ -263,11 +310,16 @@ class Storage:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    def save(self, name: str, data: bytes) -> None:
-        """Atomically replace blob `name` with `data` (durable when this returns)."""
+    def save(self, name: str, data: bytes, *, secret: bool = False) -> None:
+        """Atomically replace blob `name` with `data` (durable when this returns). `secret`:
+        the blob, and its temporary file from its creation, are readable by the owner only."""
         tmp = name + TMP_SUFFIX
         b = self.backend
-        b.write(tmp, _HEADER.pack(MAGIC, len(data), zlib.crc32(data)) + data)
+        blob = _HEADER.pack(MAGIC, len(data), zlib.crc32(data)) + data
+        if secret:
+            b.write(tmp, blob, secret=True)
+        else:  # backends written before `secret` existed take two arguments
+            b.write(tmp, blob)
         b.sync(tmp)
         b.rename(tmp, name)
         b.sync_dir()
@@ -295,6 +347,14 @@ class Storage:
 
     def exists(self, name: str) -> bool:
         return name in self.backend.names()
+
+    def restrict(self, name: str) -> bool:
+        """Make the stored blob `name` owner-only (one saved without `secret`, e.g. by an older
+        version); True if group or others could read it. `StorageMissing` if there is none."""
+        try:
+            return self.backend.restrict(name)
+        except FileNotFoundError:
+            raise StorageMissing(name) from None
 
     def delete(self, name: str) -> None:
         self.backend.delete(name)

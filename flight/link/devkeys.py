@@ -4,7 +4,8 @@ A flight unit gets its master keys before launch and keeps key material nowhere 
 store. For development and demonstrations the uplink component can instead (`provision_dev_keys =
 true`) generate a fresh master key and a session key at first boot, when its key store holds no
 key, activate the session key for the security association, and write a ground key file into the
-same non-volatile storage: a CRC-checked `hal.storage` blob, JSON inside, named by `key_file`.
+same non-volatile storage: a CRC-checked `hal.storage` blob, JSON inside, named by `key_file`,
+saved as a secret (owner-only, 0600, from the creation of its temporary file on).
 `flight ground --key PATH` reads it. The file holds both keys in clear: a development convenience
 that a flight configuration leaves off.
 """
@@ -99,9 +100,7 @@ def provision(keys: KeyStore, storage: Storage, profile: LinkProfile, key_file: 
         return None
     master, session = random_bytes(KEY_OCTETS), random_bytes(KEY_OCTETS)
     ground = GroundKeys(profile.spi, profile.key_id, session, profile.master_key_id, master)
-    storage.save(key_file, ground.encode())
-    if isinstance(storage.backend, FileBackend):  # keys in clear: readable by the owner only
-        os.chmod(os.path.join(storage.backend.root, key_file), 0o600)
+    storage.save(key_file, ground.encode(), secret=True)  # keys in clear: the owner only
     keys.install_master(profile.master_key_id, master)
     keys.load_wrapped(profile.key_id, wrap_key(master, session), profile.master_key_id)
     keys.activate(profile.key_id)

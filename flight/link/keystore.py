@@ -8,7 +8,8 @@ never comes back.
 
 Every change is written to non-volatile storage before the call returns, one blob per key plus an
 index, through any object with `read(name)`/`write(name, data)` (`StorageBlobs` adapts the
-runtime's atomic `hal.storage.Storage`). Destroying a key overwrites its blob without the key.
+runtime's atomic `hal.storage.Storage`, saving every blob as a secret: readable by the owner only,
+from the creation of its temporary file on). Destroying a key overwrites its blob without the key.
 Key material never appears in a repr, an exception, telemetry (`states()`) or a log: it lives in
 `_KeyMaterial`, whose repr is a placeholder.
 """
@@ -54,16 +55,24 @@ class BlobStore(Protocol):
 
 
 class StorageBlobs:
-    """`hal.storage.Storage` (atomic save/load with CRC) seen as a `BlobStore`."""
+    """`hal.storage.Storage` (atomic save/load with CRC) seen as a `BlobStore` of secrets.
+
+    Blobs are saved owner-only (`secret=True`); a blob read back that group or others can read
+    (saved 0644 by a version before that) is made owner-only at once."""
 
     def __init__(self, storage: object) -> None:
         self._storage = storage
 
     def read(self, name: str) -> bytes:
-        return self._storage.load(name)  # type: ignore[attr-defined]
+        data: bytes = self._storage.load(name)  # type: ignore[attr-defined]
+        try:
+            self._storage.restrict(name)  # type: ignore[attr-defined]
+        except OSError:  # a read-only medium: the key stays usable, its mode as it was
+            pass
+        return data
 
     def write(self, name: str, data: bytes) -> None:
-        self._storage.save(name, data)  # type: ignore[attr-defined]
+        self._storage.save(name, data, secret=True)  # type: ignore[attr-defined]
 
 
 class KeyManagementError(LinkError):

@@ -1,12 +1,17 @@
 """Non-volatile storage: atomic blobs, CRC-checked loads, bounded record logs, power loss."""
 
+import os
 import random
+import stat
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hal.storage import (
+    DIR_MODE,
+    SECRET_MODE,
+    TMP_SUFFIX,
     FileBackend,
     RecordLog,
     SimBackend,
@@ -183,3 +188,93 @@ def test_open_storage_urls(tmp_path):
 def test_file_backend_refuses_path_names(tmp_path):
     with pytest.raises(ValueError):
         FileBackend(tmp_path).write("../escape", b"")
+
+
+# --- permissions: secret blobs and the directory ----------------------------------------------
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test (restored after it)."""
+    saved = os.umask(0o022)
+    try:
+        yield os.umask
+    finally:
+        os.umask(saved)
+
+
+def _spy_writes(monkeypatch) -> list[int]:
+    """The mode of the file behind every `os.write`: what another user could read at that
+    instant."""
+    modes: list[int] = []
+    real_write = os.write
+
+    def write(fd, data):
+        modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    return modes
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022, 0o277])
+def test_secret_blob_is_owner_only_from_its_first_octet(tmp_path, monkeypatch, umask, mask):
+    umask(mask)
+    backend = FileBackend(tmp_path / "nvm")
+    storage = Storage(backend)
+    storage.save("key", b"old, public")  # an earlier version saved it 0644
+    stale = tmp_path / "nvm" / ("key" + TMP_SUFFIX)
+    stale.write_bytes(b"left by a power cut")  # a temporary file O_TRUNC would reuse
+    os.chmod(stale, 0o666)
+    modes = _spy_writes(monkeypatch)
+    storage.save("key", b"\x01" * 32, secret=True)
+    monkeypatch.undo()
+    assert modes, "the blob was written"
+    assert all(mode == SECRET_MODE for mode in modes), [oct(m) for m in modes]
+    assert _mode(tmp_path / "nvm" / "key") == SECRET_MODE
+    assert storage.load("key") == b"\x01" * 32
+    assert backend.names() == ["key"]
+
+
+def test_plain_blobs_keep_their_mode(tmp_path, umask):
+    umask(0o022)
+    storage = Storage(FileBackend(tmp_path / "nvm"))
+    storage.save("params", b"p")
+    assert _mode(tmp_path / "nvm" / "params") == 0o644
+
+
+def test_restrict_tightens_an_exposed_blob_once(tmp_path, umask):
+    umask(0o022)
+    storage = Storage(FileBackend(tmp_path / "nvm"))
+    storage.save("old-key", b"k")
+    assert storage.restrict("old-key") is True
+    assert _mode(tmp_path / "nvm" / "old-key") == SECRET_MODE
+    assert storage.restrict("old-key") is False
+    with pytest.raises(StorageMissing):
+        storage.restrict("none")
+    sim = Storage(SimBackend())
+    sim.save("k", b"k", secret=True)
+    assert sim.load("k") == b"k" and sim.restrict("k") is False
+    with pytest.raises(StorageMissing):
+        sim.restrict("none")
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022])
+def test_storage_creates_its_directory_owner_only(tmp_path, umask, mask):
+    umask(mask)
+    backend = open_storage(str(tmp_path / "state" / "nvm")).backend
+    assert _mode(tmp_path / "state" / "nvm") == DIR_MODE
+    assert backend.root_mode == DIR_MODE and not backend.exposed
+
+
+def test_existing_directory_keeps_its_mode_and_is_reported(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    backend = FileBackend(shared)
+    assert _mode(shared) == 0o755, "a directory the storage did not create is left as it is"
+    assert backend.root_mode == 0o755 and backend.exposed
