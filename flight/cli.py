@@ -17,7 +17,7 @@ from typing import Final
 
 import flight
 
-COMMAND_MODULES: Final = ("flight.runtime.cli", "flight.ground.cli")
+COMMAND_MODULES: Final = ("flight.runtime.cli", "flight.ground.cli", "flight.emulation.emulate")
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1

@@ -27,7 +27,8 @@ so the clock reads the seconds since then, scaled, in both processes and across 
 passes while the board is off, as it would in orbit). UTC is `epoch + clock reading`: the orbit
 simulator's time line (`flight.sim.TimeBase(epoch, t0=0)`) and spacecraft time, for components
 bound to `resource:epoch` (each [hardware] entry whose URL is `epoch:...` or `system` is rebound
-so); a component reading GNSS time gets it from the rig's receiver instead.
+so). With `time_source="gnss"` those components read the GNSS receiver's disciplined time
+instead (`resource:gnss`), which the rig's receiver feeds: unset until its first fix.
 
 **UARTs.** Each UART is a `hal.serial.PtyBridge`: the flight process opens one end (`--bind`),
 the rig the other, through pyserial. The hardware names come from the deployment: the serial
@@ -39,7 +40,11 @@ the rig's job now: the board runs a copy of the deployment without it (`emulated
 written to `workdir/DEPLOYMENT.emulated.toml`), which also drops it from rate groups and
 connections. Its PPS line has no driver then, so the flight takes time from the messages. The
 GNSS receiver's read time-out, counted by pyserial in host seconds, is divided by the speed in
-that copy, so a silent port still wakes the worker as often in flight seconds. Before
+that copy, so a silent port still wakes the worker as often in flight seconds. The flight
+software's own work is `speed` times slower on the flight's clock than on a board (a 256 x 256
+capture costs 0.1-0.5 s of host CPU: up to 12 s of clock at speed 25), so the watchdog's
+time-out becomes at least `WATCHDOG_HOST_S` host seconds: it still resets a hung computer, not
+one that computes at the host's pace. Before
 each boot the flight end's input queue is flushed, as a UART's receive FIFO is empty at power-on;
 octets the rig writes while the board is off are lost there.
 
@@ -54,6 +59,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -69,6 +75,7 @@ from typing import Any, Final, TextIO
 import tomli_w
 
 from drivers.gnss.component import GnssSettings
+from flight.codec import crc32c
 from flight.deployments import resolve
 from flight.emulation.clock import ScaledClock
 from flight.ground.dictionary import GroundDictionary
@@ -77,6 +84,7 @@ from flight.link.profile import LinkProfile
 from flight.runtime.cli import EPOCH_RESOURCE
 from flight.runtime.deployment import Deployment
 from flight.runtime.dictionary import build as build_dictionary
+from flight.svc.products import FileCorrupt, StoredFile, decode_header
 from hal.clock import SimClock
 from hal.serial import PtyBridge
 
@@ -92,6 +100,10 @@ NVM_BINDING: Final = "nvm"
 TIME_URLS: Final = ("epoch:", "system")
 STOP_TIMEOUT_S: Final = 15.0
 BOOTED_MARK: Final = "executive.started"
+HEALTH_CLASS: Final = "flight.svc.health:HealthMonitor"
+DEFAULT_WATCHDOG_S: Final = 10.0  # the health monitor's default watchdog_timeout_s
+WATCHDOG_HOST_S: Final = 2.0  # the emulated board's shortest watchdog time-out, in host seconds
+_BLOB: Final = re.compile(r"f\.[0-9]{8}")  # flight.svc.products.blob_name
 DEV_KEY_FILE: Final = "sdls-ground.key"  # the uplink component's default key_file
 
 
@@ -110,6 +122,7 @@ class EmulatedBoard:
         *,
         epoch: dt.datetime = DEFAULT_EPOCH,
         clock: ScaledClock | None = None,
+        time_source: str = EPOCH_RESOURCE,
         python: str = sys.executable,
     ) -> None:
         self.deployment = deployment
@@ -123,6 +136,7 @@ class EmulatedBoard:
             raise ValueError(f"epoch {epoch} must carry a time zone (UTC)")
         self.epoch = epoch.astimezone(dt.UTC)
         self.extra_args = tuple(extra_args)
+        self.time_source = time_source
         self.python = python
         self.nvm = self.workdir / "nvm"
         self.log_path = self.workdir / "flight.log"
@@ -130,7 +144,12 @@ class EmulatedBoard:
         self.returncode: int | None = None
         source = resolve(deployment)
         with open(source, "rb") as f:
-            self._data = emulated_deployment(tomllib.load(f), self.speed)
+            raw = tomllib.load(f)
+        self._data = emulated_deployment(raw, self.speed)
+        self._watchdog_s = next(
+            (float(c.get("watchdog_timeout_s", DEFAULT_WATCHDOG_S))
+             for c in raw.get("components", []) if c.get("class") == HEALTH_CLASS),
+            DEFAULT_WATCHDOG_S)
         self._spec = Deployment.parse(self._data, source)
         self.radio_hardware = _serial_hardware(self._spec, RADIO_INSTANCE)
         self.gnss_hardware = _serial_hardware(self._spec, GNSS_INSTANCE)
@@ -174,7 +193,7 @@ class EmulatedBoard:
             out[self.gnss_hardware] = self._bridge(self._gnss).path_a
         for name, url in self._spec.hardware.items():
             if url.startswith(TIME_URLS):
-                out[name] = f"resource:{EPOCH_RESOURCE}"
+                out[name] = f"resource:{self.time_source}"
         return out
 
     def radio_settings(self) -> dict[str, Any]:
@@ -199,6 +218,29 @@ class EmulatedBoard:
             if decl.config.get("provision_dev_keys"):
                 return read_key_file(self.nvm / decl.config.get("key_file", DEV_KEY_FILE))
         raise BoardError("the deployment provisions no development keys (provision_dev_keys)")
+
+    def watchdog_timeout_s(self) -> float:
+        """How long the deployment's watchdog waits before it resets a hung computer (clock
+        seconds, as the deployment file says, not as the emulated copy stretches it)."""
+        return self._watchdog_s
+
+    def stored_files(self) -> dict[str, tuple[StoredFile, bytes]]:
+        """The product store's files in the board's storage, by path, read from the blobs
+        themselves (each checks its own CRC-32C), without opening the store: the flight
+        process owns it. A blob that does not check is left out."""
+        out: dict[str, tuple[StoredFile, bytes]] = {}
+        for entry in sorted(self.nvm.glob("f.*")):
+            if not _BLOB.fullmatch(entry.name):
+                continue
+            try:
+                blob = entry.read_bytes()
+                info, start = decode_header(entry.name, blob)
+            except (OSError, FileCorrupt):
+                continue
+            data = blob[start:]
+            if crc32c(data) == info.crc32c:
+                out[info.path] = (info, data)
+        return out
 
     def command_line(self) -> list[str]:
         args = [self.python, "-m", "flight", "run", str(self.deployment_path),
@@ -329,8 +371,9 @@ class EmulatedBoard:
 def emulated_deployment(data: Mapping[str, Any], speed: float = 1.0) -> dict[str, Any]:
     """A copy of deployment `data` for a board on the clock scaled by `speed`: without the
     components that simulate the far end of the radio's or the GNSS receiver's UART (the rig
-    plays them now), and with the GNSS receiver's read time-out, which pyserial counts in host
-    seconds, divided by `speed` so that it keeps its meaning on the flight's clock."""
+    plays them now), with the GNSS receiver's read time-out, which pyserial counts in host
+    seconds, divided by `speed` so that it keeps its meaning on the flight's clock, and with the
+    watchdog's time-out at least `WATCHDOG_HOST_S` host seconds (see the module notes)."""
     out = copy.deepcopy(dict(data))
     hardware: dict[str, str] = out.get("hardware", {})
     components: list[dict[str, Any]] = out.get("components", [])
@@ -338,6 +381,9 @@ def emulated_deployment(data: Mapping[str, Any], speed: float = 1.0) -> dict[str
         if comp.get("class") == GNSS_CLASS:
             timeout = comp.get("read_timeout_s", GnssSettings().read_timeout_s)
             comp["read_timeout_s"] = timeout / speed
+        elif comp.get("class") == HEALTH_CLASS:
+            timeout = comp.get("watchdog_timeout_s", DEFAULT_WATCHDOG_S)
+            comp["watchdog_timeout_s"] = max(timeout, WATCHDOG_HOST_S * speed)
     links = set()
     for comp in components:
         if comp.get("name") in (RADIO_INSTANCE, GNSS_INSTANCE):

@@ -217,7 +217,9 @@ class RadioBridge:
         }
         self.counters = LinkCounters()
         self._last_arrival = {"downlink": -math.inf, "uplink": -math.inf}
-        self._lock = threading.Lock()
+        # the pass schedules extend themselves as they are asked about later times: one thread
+        # at a time (the rig's, the status line's, the scenario's)
+        self.lock = threading.RLock()
 
     @property
     def ground_port(self) -> str:
@@ -254,7 +256,7 @@ class RadioBridge:
         self._send(Endpoint.GROUND, t, data)
 
     def _send(self, source: Endpoint, t: float, data: bytes) -> None:
-        with self._lock:
+        with self.lock:
             name, channel = self.carrier(t)
             if channel is None:
                 first = next(iter(self.channels.values()))  # type: ignore[union-attr]
@@ -267,7 +269,7 @@ class RadioBridge:
 
     def service(self, t: float) -> float | None:
         """Deliver what has arrived by `t`; returns when the next arrival is due."""
-        with self._lock:
+        with self.lock:
             channels = ([self.channels] if isinstance(self.channels, BenchChannel)
                         else list(self.channels.values()))
             arrived = sorted((d for c in channels for d in c.deliveries(t)), key=lambda d: d.t)
@@ -298,14 +300,15 @@ class RadioBridge:
     def state(self, t: float, horizon_s: float = 86400.0) -> PassState:
         if isinstance(self.channels, BenchChannel):
             return PassState("bench", True, None, self.channels.range_m / 1e3, 0.0, None)
-        name, channel = self.carrier(t)
-        upcoming = sorted((p for c in self.channels.values()
-                           for p in c.schedule.passes(t, t + horizon_s) if p.aos > t),
-                          key=lambda p: p.aos)
+        with self.lock:
+            name, channel = self.carrier(t)
+            upcoming = sorted((p for c in self.channels.values()
+                               for p in c.schedule.passes(t, t + horizon_s) if p.aos > t),
+                              key=lambda p: p.aos)
+            link = channel.state(t) if channel is not None else None
         nxt = upcoming[0] if upcoming else None
-        if channel is None or name is None:
+        if link is None:
             return PassState(None, False, None, None, None, nxt)
-        link = channel.state(t)
         return PassState(name, True, link.elevation_deg, link.range_m / 1e3, link.downlink_ber,
                          nxt)
 
@@ -409,7 +412,8 @@ class Rig:
 
     def passes(self, start: float, end: float) -> list[Pass]:
         """Passes over the rig's stations between clock readings `start` and `end`."""
-        found = [p for s in self.schedules.values() for p in s.passes(start, end)]
+        with self.radio.lock:
+            found = [p for s in self.schedules.values() for p in s.passes(start, end)]
         return sorted(found, key=lambda p: p.aos)
 
     def utc(self, t: float | None = None) -> dt.datetime:
@@ -428,10 +432,12 @@ class Rig:
         *,
         archive: Archive | None = None,
         wall_time: Callable[[], float] | None = None,
+        files_folder: str | os.PathLike[str] | None = None,
         **station_args: Any,
     ) -> Station:
         """A `flight.ground` station whose radio is the bridge's ground end, on the rig's
-        clock; `wall_time` stamps receptions (default: the emulation's UTC). It polls every
+        clock; `wall_time` stamps receptions (default: the emulation's UTC); with
+        `files_folder`, files the satellite downlinks by CFDP land there. It polls every
         5 ms of host time, whatever the clock's speed, and FOP-1's timer T1 adds a quarter of
         a host second to the 3 s round trip (5 s at speed 20): a process the host delays that
         long would otherwise have its frames sent again and counted against the limit."""
@@ -444,8 +450,12 @@ class Rig:
         link = GroundLink(profile, keys, self.clock, transport,
                           t1_s=GROUND_T1_S + GROUND_T1_HOST_S * self.clock.speed)
         station_args.setdefault("poll_interval_s", GROUND_POLL_HOST_S * self.clock.speed)
-        return Station(dictionary, link, archive=archive,
-                       wall_time=wall_time or (lambda: self.utc().timestamp()), **station_args)
+        wall = wall_time or (lambda: self.utc().timestamp())
+        if files_folder is not None:
+            from flight.ground.files import GroundFiles
+
+            station_args["files"] = GroundFiles(link, files_folder, wall_time=wall)
+        return Station(dictionary, link, archive=archive, wall_time=wall, **station_args)
 
     # ------------------------------------------------------------ the service thread
 

@@ -1,0 +1,1 @@
+"""Scenario files shipped with `flight emulate` (`default.toml` is what `make demo` plays)."""
