@@ -26,8 +26,10 @@ $(VENV)/.installed-dev: $(VENV)/.created $(BUILD_INPUTS)
 	$(PIP) install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The emulated satellite flying two passes (docs/emulation.md); the codec demonstration is
+# `.venv/bin/python -m flight.codec.demo`.
 demo: $(VENV)/.installed
-	$(PY) -m flight.codec.demo
+	$(VENV)/bin/flight emulate
 
 test: $(VENV)/.installed-dev cwarn ctest
 	$(PY) -m pytest -q --benchmark-disable
