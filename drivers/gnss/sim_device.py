@@ -10,7 +10,8 @@ Bindings: `port`, the device end of the link (`sim://NAME?end=b`), and `pps`, th
 the PPS drives (`sim://CHIP:LINE`, the line the flight component reads). Settings (all optional):
 `baudrate` (9600), `systems` (["GPS"]; or with "GALILEO"), `start_utc` (ISO 8601; default the
 default orbit's TLE epoch, rounded up to a whole second), `tle` (two lines; default
-`flight.sim.orbit.Orbit.default()`), `pps_width_s` (0.1).
+`flight.sim.orbit.Orbit.default()`), `pps_width_s` (0.1), `cold_start_s` (45: the time to the
+first fix after power-on; the receiver's time is valid after 30 s, or then).
 
 Timing. It runs in a rate group (no thread of its own: a worker thread on the simulated clock
 costs barrier steps). Each cycle it hands the receiver what the flight software wrote, then runs
@@ -44,6 +45,7 @@ from hal.gpio import SimGpioChip
 from hal.serial import SerialPort, SerialSettingError, SerialURLError, scheme_of
 
 SLACK_S: Final = 1e-9  # an output due this close after a cycle goes out in that cycle
+PULSE_GUARD_S: Final = 1e-3  # a pulse due sooner than this is driven at once (the real clock moves)
 
 
 class SimGnssDevice(Component):
@@ -66,7 +68,7 @@ class SimGnssDevice(Component):
         self._due: float | None = None  # the receiver's next output
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        known = ("baudrate", "systems", "start_utc", "tle", "pps_width_s")
+        known = ("baudrate", "systems", "start_utc", "tle", "pps_width_s", "cold_start_s")
         for key in config:
             if key not in known:
                 raise ConfigError(key, f"unknown setting (known: {', '.join(known)})")
@@ -108,8 +110,14 @@ class SimGnssDevice(Component):
                 raise ConfigError("pps_width_s", f"{width!r} must be in (0, 1) s")
             self.pps_width_s = float(width)
         talker = "GP" if self.systems == (GnssSystem.GPS,) else "GN"
+        cold = config.get("cold_start_s", GnssConfig.cold_start_s)
+        if isinstance(cold, bool) or not isinstance(cold, int | float) or not 0 <= cold <= 3600:
+            raise ConfigError("cold_start_s", f"{cold!r} must be in [0, 3600] s")
         try:
-            self.config = GnssConfig(systems=self.systems, talker=talker, output_latency_s=0.0)
+            self.config = GnssConfig(
+                systems=self.systems, talker=talker, output_latency_s=0.0, cold_start_s=cold,
+                time_valid_after_s=min(GnssConfig.time_valid_after_s, cold),
+            )  # fmt: skip
         except SimError as exc:
             raise ConfigError("systems", str(exc)) from None
 
@@ -153,21 +161,32 @@ class SimGnssDevice(Component):
         self._horizon = max(self._horizon, now + self.rate_group.period_s)
         queue = self._queue
         if self._due is not None and self._due <= self._horizon:
-            self._run_receiver(now)
+            self._run_receiver()
         while queue and queue[0].t <= now + SLACK_S:
             port.write(queue.popleft().data)
 
-    def _run_receiver(self, now: float) -> None:
+    def _run_receiver(self) -> None:
         receiver, queue = self.receiver, self._queue
         assert receiver is not None
         for output in receiver.advance(self._horizon):
             epoch = output.epoch
-            if epoch is not None and epoch.pps_t is not None and self._chip is not None:
-                edge = max(epoch.pps_t, now)
-                self._chip.schedule(self._line, True, edge)
-                self._chip.schedule(self._line, False, edge + self.pps_width_s)
+            if epoch is not None and epoch.pps_t is not None:
+                self._pulse(epoch.pps_t)
             queue.append(output)
         self._due = receiver.next_output_time()
+
+    def _pulse(self, at: float) -> None:
+        """A PPS pulse rising at `at`, or now where `at` has passed (a late cycle on the real
+        clock)."""
+        chip, line = self._chip, self._line
+        assert chip is not None
+        now = self.clock.monotonic()
+        if at > now + PULSE_GUARD_S:
+            chip.schedule(line, True, at)
+        else:
+            chip.drive(line, True)
+            at = now
+        chip.schedule(line, False, at + self.pps_width_s)
 
     def outage(self, blocked: bool) -> None:
         """Block the signals now (jamming, an antenna fault: the fix goes, time stays) or end

@@ -392,3 +392,15 @@ def test_any_bytes_on_the_line_are_counted_never_raised(locked_run, chunks: list
     assert tlm(rt, "fixes") > fixes  # the receiver's epochs still decode
     assert rt.telemetry.get("rg1hz.member_faults") == 0 and gnss.thread.is_alive()
     assert not named(rt, "gnss.port_failed") and gnss.health.name == "OK"
+
+
+def test_on_the_real_clock_the_simulated_receiver_and_its_pps_keep_up() -> None:
+    device = 'port = "gnss_sky", pps = "gnss_pps" }\nbaudrate = 115200'
+    text = DEPLOYMENT.format(seed=2, extra="", port="sim://gnss")
+    text = text.replace(device, device + "\ncold_start_s = 1.0")  # a fix within a second
+    rt = build(text, MonotonicClock())
+    rt.run(5.5)
+    rt.shutdown()
+    assert "gnss.fix_acquired" in names(rt) and rt.components["gnss"]._counts.pps_edges >= 2
+    assert rt.components["gnss"].time_status().state is SyncState.LOCKED
+    assert rt.telemetry.get("rg10hz.member_faults") == 0
