@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from flight.deployments import resolve
 from flight.emulation.board import DEFAULT_EPOCH, EmulatedBoard
 from flight.emulation.clock import ScaledClock
 from flight.emulation.rig import Rig
@@ -35,7 +36,6 @@ from flight.link.devkeys import GroundKeys, read_key_file
 from flight.link.profile import LinkProfile
 from flight.runtime import dictionary as runtime_dictionary
 from flight.runtime.deployment import Deployment
-from flight.deployments import resolve
 from hal.clock import SimClock
 from hil.board import Board, EmulatedBoardControl, ResetLine, SerialBoard
 
@@ -46,6 +46,10 @@ GROUND_T1_S: Final = 6.0
 """COP-1 retransmission timer (board seconds): a few round trips of the slowest link the suite
 runs (frame loss, a loaded host) so that a late CLCW is not taken for a lost frame."""
 IDENTIFY_TIMEOUT_S: Final = 60.0
+DEFAULT_SPEED: Final = 5.0
+"""An emulated board's clock against real time: fast enough for the suite to take about a
+minute and a half, slow enough that a host shared with other work does not starve the flight
+process for a simulated watchdog period (10 s of board time is 2 s here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,7 @@ class BenchOptions:
     deployment: str = "refsat"
     radio_baudrate: int = 115_200
     gnss_baudrate: int = 115_200
-    speed: float = 10.0
+    speed: float = DEFAULT_SPEED
     seed: int = 1
 
 
@@ -163,6 +167,19 @@ class Bench:
         self.ground.identify()
         self.ground.await_link(IDENTIFY_TIMEOUT_S)
         return self.ground
+
+    def ensure_running(self) -> str | None:
+        """Boot an emulated board again if its flight process stopped (a watchdog reset exits
+        with status 3, as a board reboots), with a new ground session; returns what happened,
+        None if it was running. A real board reboots by itself."""
+        board = self.emulated
+        if board is None or board.alive:
+            return None
+        status = board.returncode
+        board.restart()
+        board.wait_booted()
+        self.connect_ground()
+        return f"the emulated board had stopped (exit status {status}); booted it again"
 
     # ------------------------------------------------------------ faults and closing
 

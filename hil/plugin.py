@@ -23,13 +23,14 @@ is on the command line or in `testpaths`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hil.bench import Bench, BenchOptions
+from hil.bench import DEFAULT_SPEED, Bench, BenchOptions
 
 BOARDS = ("emulated", "serial")
 
@@ -60,8 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the radio UART's baud rate (default 115200, refsat's)")
     group.addoption("--gnss-baudrate", type=int, default=115_200, metavar="BAUD",
                     help="the GNSS UART's baud rate (default 115200, refsat's)")
-    group.addoption("--hil-speed", type=float, default=10.0, metavar="N",
-                    help="emulated: the board's clock runs N times real time (default 10)")
+    group.addoption("--hil-speed", type=float, default=DEFAULT_SPEED, metavar="N",
+                    help="emulated: the board's clock runs N times real time (default "
+                         f"{DEFAULT_SPEED:g})")
     group.addoption("--hil-seed", type=int, default=1, metavar="N",
                     help="seed of the rig's simulated receiver, channel and wire faults")
 
@@ -135,6 +137,9 @@ def rig(bench: Bench) -> Iterator[Any]:
 
 @pytest.fixture
 def ground(bench: Bench) -> Any:
+    restarted = bench.ensure_running()
+    if restarted is not None:
+        warnings.warn(restarted, stacklevel=1)
     assert bench.ground is not None
     return bench.ground
 
