@@ -8,6 +8,15 @@ and `LeapSecondTable.is_expired` says so. UTC before 1972, with its rubber secon
 scope and rejected. GPS time is TAI - 19 s, counted in weeks and seconds of week from
 1980-01-06T00:00:00 UTC.
 
+Newer tables. IERS announces each leap second about six months ahead (Bulletin C) and moves the
+expiry date on; a newer table is read with `LeapSecondTable.parse`/`load` from the IERS/NTP
+`leap-seconds.list` (what tzdata ships as /usr/share/zoneinfo/leap-seconds.list: NTP seconds and
+TAI-UTC per line, ``#@`` the expiry, ``#$`` the last update, ``#h`` a SHA-1 of the data, checked
+when present) or from a JSON of the shape of `leap_seconds.json`. `use_leap_seconds(table)` puts
+it in use for the whole process, as ERFA's `leap_seconds.update` does: every conversion given no
+table explicitly reads `leap_seconds()`. A table that disagrees with the shipped one on any date
+before either expires is refused, so a damaged upload cannot move past UTC labels.
+
 Calendar arithmetic. Python's `datetime` has no leap seconds, which is exactly the "label"
 arithmetic needed: a TAI instant is labelled on a uniform calendar, and UTC labels are TAI labels
 minus TAI-UTC. The one UTC second a `datetime` cannot hold, 23:59:60, is entered through
@@ -35,6 +44,7 @@ the last drift estimate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from bisect import bisect_right
@@ -56,6 +66,9 @@ TAI_MINUS_GPS_S: Final[int] = 19
 SECONDS_PER_DAY: Final[int] = 86_400
 SECONDS_PER_WEEK: Final[int] = 604_800
 FIRST_TABLE_DATE: Final[date] = date(1972, 1, 1)
+NTP_EPOCH: Final[date] = date(1900, 1, 1)  # of the seconds in leap-seconds.list
+MAX_LEAP_FILE_OCTETS: Final[int] = 1 << 16  # the IERS file is about 10 kB
+_LAST_DAY: Final[int] = (date.max - NTP_EPOCH).days
 
 
 class TimeScaleError(ValueError):
@@ -64,6 +77,17 @@ class TimeScaleError(ValueError):
     def __init__(self, message: str, value: object) -> None:
         super().__init__(message)
         self.value = value
+
+
+class LeapSecondFileError(ValueError):
+    """A leap-second file that cannot be used; names the file, the line (0: the whole file) and
+    the fault."""
+
+    def __init__(self, source: str, detail: str, line: int = 0) -> None:
+        super().__init__(f"leap-second file {source}{f', line {line}' if line else ''}: {detail}")
+        self.source = source
+        self.detail = detail
+        self.line = line
 
 
 def _label_seconds(t: datetime) -> float:
@@ -93,19 +117,33 @@ class LeapSecondTable:
             raise ValueError("leap-second start dates must be strictly increasing")
 
     @classmethod
-    def load(cls, path: Path | None = None) -> LeapSecondTable:
-        text = (
-            path.read_text()
-            if path is not None
-            else resources.files("hal").joinpath("leap_seconds.json").read_text()
-        )
-        doc = json.loads(text)
-        return cls(
-            starts=tuple(date.fromisoformat(d) for d, _ in doc["entries"]),
-            tai_minus_utc_s=tuple(int(v) for _, v in doc["entries"]),
-            expires=date.fromisoformat(doc["expires"]),
-            source=str(doc["source"]),
-        )
+    def load(cls, path: Path | str | None = None) -> LeapSecondTable:
+        """The table in the file at `path` (either format, see `parse`), or the shipped one."""
+        if path is None:
+            data = resources.files("hal").joinpath("leap_seconds.json").read_bytes()
+            return cls.parse(data, "hal/leap_seconds.json")
+        return cls.parse(Path(path).read_bytes(), str(path))
+
+    @classmethod
+    def parse(cls, data: bytes | str, name: str) -> LeapSecondTable:
+        """The table in the text of a leap-second file called `name`: the IERS/NTP
+        `leap-seconds.list`, or a JSON object of the shape of `leap_seconds.json` (told apart by
+        its first character, ``{``). Raises `LeapSecondFileError` naming the fault."""
+        if len(data) > MAX_LEAP_FILE_OCTETS:
+            raise LeapSecondFileError(name, f"{len(data)} octets, more than the "
+                                            f"{MAX_LEAP_FILE_OCTETS} a leap-second file holds")
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("ascii")
+            except UnicodeDecodeError as exc:
+                raise LeapSecondFileError(name, f"not ASCII text (octet {exc.start})") from None
+        if data.lstrip().startswith("{"):
+            rows, expires, source = _parse_json(data, name)
+        else:
+            rows, expires = _parse_ntp_list(data, name)
+            source = name
+        _check_rows(rows, expires, name)
+        return cls(tuple(d for d, _, _ in rows), tuple(v for _, v, _ in rows), expires, source)
 
     def _index_for_utc(self, utc: datetime) -> int:
         i = bisect_right(self.starts, utc.date()) - 1
@@ -120,6 +158,24 @@ class LeapSecondTable:
 
     def is_expired(self, utc: datetime) -> bool:
         return _as_naive_utc(utc).date() >= self.expires
+
+    @cached_property
+    def expiry_tai(self) -> float:
+        """The TAI instant (seconds since the CCSDS epoch) of 00:00 UTC on the expiry date."""
+        return (_label_seconds(datetime.combine(self.expires, datetime.min.time()))
+                + self.tai_minus_utc_s[-1])
+
+    def first_disagreement(self, other: LeapSecondTable) -> date | None:
+        """The first date before both tables expire on which they give different TAI-UTC, or
+        None: two correct tables never disagree, the newer only knows more."""
+        horizon = min(self.expires, other.expires)
+        for day in sorted(set(self.starts) | set(other.starts)):
+            if day >= horizon:
+                break
+            midnight = datetime.combine(day, datetime.min.time())
+            if self.tai_minus_utc(midnight) != other.tai_minus_utc(midnight):
+                return day
+        return None
 
     def leap_at_end_of(self, day: date) -> int:
         """+1 if a leap second is inserted after 23:59:59 of `day`, -1 if one is removed, else 0."""
@@ -138,13 +194,142 @@ class LeapSecondTable:
         ]
 
 
+def _parse_json(text: str, name: str) -> tuple[list[tuple[date, int, int]], date, str]:
+    try:
+        doc = json.loads(text)
+        rows = [(date.fromisoformat(d), _integer(v), 0) for d, v in doc["entries"]]
+        return rows, date.fromisoformat(doc["expires"]), str(doc.get("source", name))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise LeapSecondFileError(name, f"not a leap-second table in JSON "
+                                        f"({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def _integer(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(f"TAI-UTC {value!r} is not an integer")
+    return value
+
+
+def _parse_ntp_list(text: str, name: str) -> tuple[list[tuple[date, int, int]], date]:
+    """Rows (date, TAI-UTC, line) and the expiry of an IERS/NTP leap-seconds.list."""
+    rows: list[tuple[date, int, int]] = []
+    marks: dict[str, tuple[str, int]] = {}  # "#@", "#$", "#h": (value, line)
+    hashed: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line[:2] in ("#@", "#$", "#h"):
+            if line[:2] in marks:
+                raise LeapSecondFileError(name, f"a second {line[:2]} line", number)
+            marks[line[:2]] = (line[2:].strip(), number)
+        elif line and not line.startswith("#"):
+            fields = line.split("#", 1)[0].split()
+            if len(fields) != 2:
+                raise LeapSecondFileError(name, f"{len(fields)} fields, expected NTP seconds "
+                                                "and TAI-UTC", number)
+            try:
+                offset = int(fields[1])
+            except ValueError:
+                raise LeapSecondFileError(name, f"TAI-UTC {fields[1]!r} is not an integer",
+                                          number) from None
+            rows.append((_ntp_day(fields[0], name, number), offset, number))
+            hashed += fields
+    if "#@" not in marks:
+        raise LeapSecondFileError(name, "no expiry line (#@ NTP seconds)")
+    expires = _ntp_day(marks["#@"][0], name, marks["#@"][1])
+    if "#h" in marks:
+        _check_hash(marks, hashed, name)
+    return rows, expires
+
+
+def _ntp_day(value: str, name: str, line: int) -> date:
+    """The date of NTP seconds `value`, which must be a midnight."""
+    fields = value.split()
+    try:
+        seconds = int(fields[0]) if fields else -1
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise LeapSecondFileError(name, f"{value!r} is not NTP seconds", line)
+    days, rest = divmod(seconds, SECONDS_PER_DAY)
+    if rest or days > _LAST_DAY:
+        raise LeapSecondFileError(name, f"NTP time {seconds} is not a midnight up to year 9999",
+                                  line)
+    return NTP_EPOCH + timedelta(days=days)
+
+
+def _check_hash(marks: dict[str, tuple[str, int]], hashed: list[str], name: str) -> None:
+    """The ``#h`` line: SHA-1 over the digits of ``#$``, ``#@`` and the data (IERS's README),
+    five 32-bit words in hex, leading zeros possibly dropped."""
+    text, line = marks["#h"]
+    words = text.split()
+    try:
+        claimed = [int(w, 16) for w in words]
+    except ValueError:
+        claimed = []
+    if len(claimed) != 5:
+        raise LeapSecondFileError(name, f"hash {text!r} is not five hex words", line)
+    data = "".join(v.split()[0] if v.split() else "" for v, _ in
+                   (marks.get("#$", ("", 0)), marks["#@"])) + "".join(hashed)
+    digest = hashlib.sha1(data.encode("ascii"), usedforsecurity=False).digest()
+    actual = [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 20, 4)]
+    if actual != claimed:
+        raise LeapSecondFileError(
+            name, f"hash {' '.join(f'{w:08x}' for w in claimed)} does not match the data "
+                  f"({' '.join(f'{w:08x}' for w in actual)})", line)
+
+
+def _check_rows(rows: list[tuple[date, int, int]], expires: date, name: str) -> None:
+    """What every correct table satisfies: it starts on 1972-01-01; each later entry takes
+    effect on the first of a month, after the one before, one second away from it; and it
+    expires after its last entry."""
+    if not rows:
+        raise LeapSecondFileError(name, "no entries")
+    if rows[0][0] != FIRST_TABLE_DATE:
+        raise LeapSecondFileError(name, f"starts on {rows[0][0]}, not {FIRST_TABLE_DATE}",
+                                  rows[0][2])
+    for (before, offset_before, _), (day, offset, line) in zip(rows, rows[1:]):
+        if day.day != 1 or day <= before:
+            raise LeapSecondFileError(name, f"entry on {day} is not the first of a month "
+                                            f"after {before}", line)
+        if abs(offset - offset_before) != 1:
+            raise LeapSecondFileError(name, f"TAI-UTC goes from {offset_before} to {offset} s "
+                                            f"on {day}, not by one second", line)
+    if expires <= rows[-1][0]:
+        raise LeapSecondFileError(name, f"expires on {expires}, not after its last entry "
+                                        f"({rows[-1][0]})")
+
+
 LEAP_SECONDS: Final[LeapSecondTable] = LeapSecondTable.load()
+_active_table: LeapSecondTable = LEAP_SECONDS
 
 
-def utc_to_tai(utc: datetime, table: LeapSecondTable = LEAP_SECONDS) -> float:
+def leap_seconds() -> LeapSecondTable:
+    """The table in use: the shipped `LEAP_SECONDS` unless `use_leap_seconds` replaced it."""
+    return _active_table
+
+
+def use_leap_seconds(table: LeapSecondTable) -> LeapSecondTable:
+    """Put `table` in use for the whole process; returns the table it replaces. Refuses
+    (`LeapSecondFileError`) a table that disagrees with the shipped one before either expires."""
+    global _active_table
+    day = table.first_disagreement(LEAP_SECONDS)
+    if day is not None:
+        midnight = datetime.combine(day, datetime.min.time())
+        raise LeapSecondFileError(
+            table.source, f"TAI-UTC on {day} is {table.tai_minus_utc(midnight)} s, the shipped "
+                          f"table says {LEAP_SECONDS.tai_minus_utc(midnight)} s")
+    previous, _active_table = _active_table, table
+    return previous
+
+
+def _in_use(table: LeapSecondTable | None) -> LeapSecondTable:
+    return _active_table if table is None else table
+
+
+def utc_to_tai(utc: datetime, table: LeapSecondTable | None = None) -> float:
     """TAI seconds since the CCSDS epoch for a UTC datetime (naive means UTC)."""
     naive = _as_naive_utc(utc)
-    return _label_seconds(naive) + table.tai_minus_utc(naive)
+    return _label_seconds(naive) + _in_use(table).tai_minus_utc(naive)
 
 
 def utc_fields_to_tai(
@@ -154,9 +339,10 @@ def utc_fields_to_tai(
     hour: int,
     minute: int,
     second: float,
-    table: LeapSecondTable = LEAP_SECONDS,
+    table: LeapSecondTable | None = None,
 ) -> float:
     """As `utc_to_tai`, from fields, accepting 23:59:60.x on a day that ends with a leap second."""
+    table = _in_use(table)
     if not 0 <= second < 61:
         raise TimeScaleError(f"UTC second {second} is out of range", second)
     whole = math.floor(second)
@@ -189,15 +375,15 @@ def _utc_label(tai: float, table: LeapSecondTable) -> tuple[float, bool]:
     return label, False
 
 
-def is_leap_second(tai: float, table: LeapSecondTable = LEAP_SECONDS) -> bool:
+def is_leap_second(tai: float, table: LeapSecondTable | None = None) -> bool:
     """True while UTC reads 23:59:60.x."""
-    return _utc_label(tai, table)[1]
+    return _utc_label(tai, _in_use(table))[1]
 
 
-def tai_to_utc(tai: float, table: LeapSecondTable = LEAP_SECONDS) -> datetime:
+def tai_to_utc(tai: float, table: LeapSecondTable | None = None) -> datetime:
     """UTC (timezone-aware) for a TAI instant. During a leap second, which `datetime` cannot
     express, this returns 23:59:59.999999 (see `is_leap_second`)."""
-    label, leap = _utc_label(tai, table)
+    label, leap = _utc_label(tai, _in_use(table))
     if leap:
         return (CCSDS_EPOCH + timedelta(seconds=label, microseconds=999_999)).replace(tzinfo=UTC)
     return (CCSDS_EPOCH + timedelta(seconds=label)).replace(tzinfo=UTC)
@@ -228,11 +414,11 @@ def gps_to_tai(gps: GpsTime) -> float:
     return _GPS_EPOCH_TAI + gps.week * SECONDS_PER_WEEK + gps.tow
 
 
-def utc_to_gps(utc: datetime, table: LeapSecondTable = LEAP_SECONDS) -> GpsTime:
+def utc_to_gps(utc: datetime, table: LeapSecondTable | None = None) -> GpsTime:
     return tai_to_gps(utc_to_tai(utc, table))
 
 
-def gps_to_utc(gps: GpsTime, table: LeapSecondTable = LEAP_SECONDS) -> datetime:
+def gps_to_utc(gps: GpsTime, table: LeapSecondTable | None = None) -> datetime:
     return tai_to_utc(gps_to_tai(gps), table)
 
 
@@ -313,7 +499,7 @@ class DisciplinedTime:
         holdover_after_s: float = 3.0,
         max_drift: float = 1e-3,
         fix_latency_s: float = 0.0,
-        table: LeapSecondTable = LEAP_SECONDS,
+        table: LeapSecondTable | None = None,
         on_jump: Callable[[TimeJump], None] | None = None,
     ) -> None:
         if not (0 < phase_gain <= 1 and 0 < frequency_gain < 4 - 2 * phase_gain):
@@ -332,7 +518,7 @@ class DisciplinedTime:
         self.holdover_after_s = holdover_after_s
         self.max_drift = max_drift
         self.fix_latency_s = fix_latency_s
-        self.table = table
+        self._table = table
         self.on_jump = on_jump
         self._state = SyncState.UNSET
         # TAI at m_ref is _base + _frac: an integer second and a small float, so that innovations
@@ -349,6 +535,11 @@ class DisciplinedTime:
         self._candidate: tuple[float, int, int] | None = None  # (m, TAI second, agreeing samples)
         self._edges: deque[float] = deque(maxlen=4)
         self._fixes: deque[tuple[float, float]] = deque(maxlen=4)  # (received m, fix TAI)
+
+    @property
+    def table(self) -> LeapSecondTable:
+        """The table given, else the one in use at each call (`leap_seconds()`)."""
+        return _in_use(self._table)
 
     # -- reading ----------------------------------------------------------------------------
 
