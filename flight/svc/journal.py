@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import msgpack
 
-from hal.storage import RecordLog, Storage, StorageMissing
+from hal.storage import TMP_SUFFIX, RecordLog, Storage, StorageMissing
 
 SNAPSHOT_SUFFIX: Final = ".snap"
 SEGMENT_BYTES: Final = 64 * 1024
@@ -105,8 +105,12 @@ class Journal:
         return {generation for generation, _ in self._segments()}
 
     def _delete_stale_generations(self) -> None:
+        """Delete journals of other generations, and a snapshot half-written by a compaction
+        that power cut short."""
         backend = self.storage.backend
         stale = [name for generation, name in self._segments() if generation != self.generation]
+        if self.name + SNAPSHOT_SUFFIX + TMP_SUFFIX in backend.names():
+            stale.append(self.name + SNAPSHOT_SUFFIX + TMP_SUFFIX)
         for name in stale:
             backend.delete(name)
         if stale:
