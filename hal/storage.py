@@ -24,8 +24,8 @@ file, rename, fsync the directory, read, list, delete), with nothing durable unt
   the end of the last segment (power lost mid-append) is detected and skipped on reopening.
 
 `open_storage(url)` picks the backend: a path or ``file:PATH`` is a directory (``~`` expands to
-the home directory), ``mem://NAME`` a process-wide simulated disk called NAME (the same NAME gives the same disk, so a restarted
-runtime in the same process finds what it wrote).
+the home directory), ``mem://NAME`` a process-wide simulated disk called NAME (the same NAME
+gives the same disk, so a restarted runtime in the same process finds what it wrote).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum, IntEnum
 from functools import cached_property
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -287,7 +288,7 @@ def _check_rows(rows: list[tuple[date, int, int]], expires: date, name: str) -> 
     if rows[0][0] != FIRST_TABLE_DATE:
         raise LeapSecondFileError(name, f"starts on {rows[0][0]}, not {FIRST_TABLE_DATE}",
                                   rows[0][2])
-    for (before, offset_before, _), (day, offset, line) in zip(rows, rows[1:]):
+    for (before, offset_before, _), (day, offset, line) in pairwise(rows):
         if day.day != 1 or day <= before:
             raise LeapSecondFileError(name, f"entry on {day} is not the first of a month "
                                             f"after {before}", line)

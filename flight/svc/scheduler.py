@@ -34,12 +34,22 @@ verification report. Exactly once would need the commands' own effects to be rec
 same transaction as the schedule's, which no command here can offer; at most once is the safe
 side for spacecraft commands (a thruster firing or a mode change run twice is worse than one
 missed and reported).
+
+Leap seconds. UTC labels (a table's ``2025-03-20T10:42:07Z``, the UTC in events, a `system` or
+`epoch:` time binding) become TAI through the leap-second table, which the scheduler puts in use
+for the process at boot (`hal.time.use_leap_seconds`), before any time source is opened: the
+newest of the shipped table, the deployment's file (setting `leap_seconds`, an IERS/NTP
+`leap-seconds.list` or a JSON table) and the one a ground command loaded from the product store
+(`load_leap_seconds`, kept in storage as ``<file>.leap``). Past the table's expiry a leap second
+may have come that it does not know: the scheduler says so (`leap_table_expired`, event
+`leap_expired`) from the first cycle with spacecraft time past that date.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
@@ -67,11 +77,19 @@ from flight.svc.command_text import (
 from flight.svc.journal import Journal, JournalError, records_of
 from flight.svc.products import FileCategory, StoreError
 from flight.svc.sctime import component_time, tai_or_none, utc_text
-from hal.storage import open_storage
-from hal.time import TimeSource
+from hal.storage import Storage, StorageMissing, open_storage
+from hal.time import (
+    LEAP_SECONDS,
+    LeapSecondFileError,
+    LeapSecondTable,
+    TimeSource,
+    leap_seconds,
+    use_leap_seconds,
+)
 
 DEFAULT_CAPACITY: Final = 10_000
 MAX_EMBEDDED_COMMAND: Final = MAX_COMMAND_OCTETS - 48  # inside an insert command's own TC
+LEAP_SUFFIX: Final = ".leap"  # the blob of the leap-second table loaded by command
 
 
 class LatePolicy(StrEnum):
@@ -153,6 +171,8 @@ class Scheduler(Component):
                          doc="spacecraft time is set (entries can run)")
     journal_bytes = Channel(8, U32, unit="B", update=Update.ON_CHANGE,
                             doc="journal size since the last snapshot")
+    leap_table_expired = Channel(9, BOOL, update=Update.ON_CHANGE,
+                                 doc="spacecraft time is past the leap-second table's expiry")
 
     entry_inserted = Event(1, Severity.ACTIVITY_LO,
                            "entry {entry_id} at {utc}: {command}",
@@ -190,6 +210,16 @@ class Scheduler(Component):
                      "{torn} torn)", throttle=None, count=U32, generation=U32, torn=U32)
     storage_failed = Event(13, Severity.WARNING_HI, "schedule storage failed: {detail}",
                            throttle=Throttle(5, 60.0), detail=String(120))
+    leap_expired = Event(14, Severity.WARNING_HI,
+                         "leap-second table {source} expired on {expires}: UTC may be a leap "
+                         "second off; load a newer one", throttle=None, source=String(80),
+                         expires=String(10))
+    leap_loaded = Event(15, Severity.ACTIVITY_HI,
+                        "leap-second table {source} in use: TAI-UTC {tai_minus_utc} s, expires "
+                        "{expires}", throttle=None, source=String(80), tai_minus_utc=U16,
+                        expires=String(10))
+    leap_rejected = Event(16, Severity.WARNING_LO, "leap-second table {source} refused: {reason}",
+                          throttle=Throttle(10, 60.0), source=String(80), reason=String(160))
 
     def __init__(self, name: str, base_id: int) -> None:
         super().__init__(name, base_id)
@@ -211,6 +241,10 @@ class Scheduler(Component):
         self._boot_pending = True
         self._time_ok: bool | None = None
         self._counts = {"dispatched": 0, "failed": 0, "skipped": 0, "inserted": 0}
+        self.leap_file: str | None = None
+        self._storage: Storage | None = None
+        self._leap_expiry_tai = LEAP_SECONDS.expiry_tai
+        self._leap_expired: bool | None = None
 
     def configure(self, config: Mapping[str, Any]) -> None:
         for key, value in config.items():
@@ -237,9 +271,14 @@ class Scheduler(Component):
                 ):
                     raise ConfigError(key, f"{value!r} must be a number of seconds >= 0")
                 self.late_window_s = float(value)
+            elif key == "leap_seconds":
+                if type(value) is not str or not value.strip():
+                    raise ConfigError(key, f"{value!r} must be the path of a leap-second file")
+                self.leap_file = value
             else:
                 raise ConfigError(key, "unknown setting (known: dispatcher, store, file, "
-                                       "capacity, max_per_cycle, late_policy, late_window_s)")
+                                       "capacity, max_per_cycle, late_policy, late_window_s, "
+                                       "leap_seconds)")
         self.schedule = Schedule(self.capacity)
 
     def registry_ready(self, registry: Registry) -> None:
@@ -258,8 +297,13 @@ class Scheduler(Component):
     # --- boot ---------------------------------------------------------------------------------
 
     def restore(self) -> None:
+        self._storage = storage = open_storage(self.hardware("storage"))
+        self._restore_leap_table(storage)
         self.time = component_time(self)
-        journal = Journal(open_storage(self.hardware("storage")), self.file)
+        now = tai_or_none(self.time)
+        if now is not None:
+            self._check_leap_expiry(now)
+        journal = Journal(storage, self.file)
         try:
             state, changes = journal.open()
             self._replay(state, changes)
@@ -276,6 +320,49 @@ class Scheduler(Component):
         self.journal = journal
         self.emit(self.restored, len(self.schedule), journal.generation, journal.torn)
         self._report()
+
+    def _restore_leap_table(self, storage: Storage) -> None:
+        """Put in use the newest good table of: shipped, deployment file, loaded by command."""
+        tables = [LEAP_SECONDS]
+        if self.leap_file is not None:
+            path = os.path.expanduser(self.leap_file)
+            try:
+                tables.append(self._checked_leap(LeapSecondTable.load(path)))
+            except (OSError, LeapSecondFileError) as exc:
+                self.emit(self.leap_rejected, path[-80:], str(exc)[:160])
+        blob = self.file + LEAP_SUFFIX
+        try:
+            tables.append(self._checked_leap(LeapSecondTable.parse(storage.load(blob), blob)))
+        except StorageMissing:
+            pass
+        except (OSError, LeapSecondFileError) as exc:
+            self.emit(self.leap_rejected, blob, str(exc)[:160])
+        self._use_leap(max(tables, key=lambda t: t.expires))  # the shipped table on a tie
+
+    @staticmethod
+    def _checked_leap(table: LeapSecondTable) -> LeapSecondTable:
+        day = table.first_disagreement(LEAP_SECONDS)
+        if day is not None:
+            raise LeapSecondFileError(table.source, f"contradicts the shipped table on {day}")
+        return table
+
+    def _use_leap(self, table: LeapSecondTable) -> None:
+        use_leap_seconds(table)
+        self._leap_expiry_tai = table.expiry_tai
+        self._leap_expired = None
+        if table is not LEAP_SECONDS:
+            self.emit(self.leap_loaded, table.source[-80:], table.tai_minus_utc_s[-1],
+                      table.expires.isoformat())
+
+    def _check_leap_expiry(self, now: float) -> None:
+        expired = now >= self._leap_expiry_tai
+        if expired is self._leap_expired:
+            return
+        self._leap_expired = expired
+        self.tlm(self.leap_table_expired, expired)
+        if expired:
+            table = leap_seconds()
+            self.emit(self.leap_expired, table.source[-80:], table.expires.isoformat())
 
     def _replay(self, state: Any, changes: list[Any]) -> None:
         if state is not None:
@@ -321,6 +408,8 @@ class Scheduler(Component):
         if self._time_ok is not True:
             self._time_ok = True
             self.tlm(self.time_valid, True)
+        if (now >= self._leap_expiry_tai) is not self._leap_expired:
+            self._check_leap_expiry(now)
         if self._boot_pending:
             self._boot_pending = False
             self._missed_while_down(now)
@@ -580,6 +669,32 @@ class Scheduler(Component):
         except StoreError as exc:
             raise CommandError(exc.reason, str(exc)) from None
         self.emit(self.dumped, len(self.schedule), file)
+
+    @command(7, file=String(128))
+    def load_leap_seconds(self, file: str) -> None:
+        """Put in use the leap-second table in `file` of the product store (uplinked by CFDP:
+        an IERS/NTP leap-seconds.list or a JSON table) if it checks, agrees with the shipped
+        table and expires later than the table in use; kept in storage for every later boot."""
+        data = self._read_file(file)
+        try:
+            table = self._checked_leap(LeapSecondTable.parse(data, file))
+            if table.expires <= leap_seconds().expires:
+                raise LeapSecondFileError(file, f"expires on {table.expires}, not after the "
+                                                f"table in use ({leap_seconds().expires})")
+        except LeapSecondFileError as exc:
+            self.emit(self.leap_rejected, file[-80:], str(exc)[:160])
+            raise CommandError(ReasonCode.EXECUTION_FAILED, str(exc)) from None
+        if self._storage is None:
+            raise CommandError(ReasonCode.STORAGE_ERROR, f"{self.name} has no storage")
+        try:
+            self._storage.save(self.file + LEAP_SUFFIX, data)
+        except OSError as exc:
+            self.emit(self.storage_failed, str(exc)[:120])
+            raise CommandError(ReasonCode.STORAGE_ERROR, str(exc)) from None
+        self._use_leap(table)
+        now = tai_or_none(self.time) if self.time is not None else None
+        if now is not None:
+            self._check_leap_expiry(now)
 
     @command(6, first=U32, max_count=U16(min=1, max=100))
     def list_entries(self, first: int, max_count: int) -> None:

@@ -3,6 +3,7 @@ table in use for the whole process, and its expiry."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from datetime import UTC, date, datetime
@@ -13,6 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hal.time as hal_time
+from flight.runtime.errors import ConfigError, ReasonCode
+from flight.runtime.executive import RateGroup
+from flight.runtime.records import Severity, Stage, Verification
+from flight.runtime.runtime import Runtime
+from flight.svc.dispatcher import CommandDispatcher
+from flight.svc.products import FileCategory, ProductStore
+from flight.svc.scheduler import Scheduler
+from hal.clock import SimClock
+from hal.storage import open_storage
 from hal.time import (
     LEAP_SECONDS,
     MAX_LEAP_FILE_OCTETS,
@@ -24,7 +34,6 @@ from hal.time import (
     use_leap_seconds,
     utc_to_tai,
 )
-from hal.clock import SimClock
 
 TZDATA_LEAP_LIST = Path("/usr/share/zoneinfo/leap-seconds.list")
 SHIPPED_JSON = Path(hal_time.__file__).with_name("leap_seconds.json")
@@ -75,7 +84,8 @@ def ntp(day: date) -> int:
 def sample_with(*rows: tuple[date, int], expires: date) -> str:
     """An NTP list over the real entries up to 2017 and `rows` after them."""
     lines = [f"#@\t{ntp(expires)}"]
-    for day, offset in [*zip(LEAP_SECONDS.starts, LEAP_SECONDS.tai_minus_utc_s), *rows]:
+    for day, offset in [*zip(LEAP_SECONDS.starts, LEAP_SECONDS.tai_minus_utc_s, strict=True),
+                        *rows]:
         lines.append(f"{ntp(day)}\t{offset}\t# {day}")
     return "\n".join(lines) + "\n"
 
@@ -102,7 +112,8 @@ def test_ntp_list_with_crlf_lines_and_no_hash_is_read():
 
 def test_the_iers_hash_is_checked_against_a_known_answer():
     lines = IERS_BULLETIN_C_70.splitlines()
-    data = [" ".join(pair) for row in lines[2:-1] for pair in zip(*[iter(row.split())] * 2)]
+    data = [" ".join(pair) for row in lines[2:-1]
+            for pair in zip(*[iter(row.split())] * 2, strict=True)]
     text = "\n".join([*lines[:2], *data, lines[-1]]) + "\n"
     table = LeapSecondTable.parse(text, "iers.list")
     assert (table.starts, table.tai_minus_utc_s) == (LEAP_SECONDS.starts,
@@ -256,3 +267,155 @@ def test_a_table_contradicting_the_shipped_one_is_never_put_in_use(restore_table
     with pytest.raises(LeapSecondFileError, match="2017-01-01 is 36 s, the shipped table says 37"):
         use_leap_seconds(wrong)
     assert leap_seconds() is LEAP_SECONDS
+
+
+# --- in the runtime: the scheduler puts the table in use and reports its expiry ----------------
+
+_disks = itertools.count()
+TODAY = datetime(2026, 11, 27)
+
+
+def later_table(expires: date, fmt: str) -> str:
+    """The shipped entries with a later expiry, as a newer IERS list announcing no leap second
+    would be (for these tests only: IERS has published no such list yet)."""
+    if fmt == "ntp":
+        return sample_with(expires=expires)
+    doc = json.loads(SHIPPED_JSON.read_text())
+    doc["expires"], doc["source"] = expires.isoformat(), "test table"
+    return json.dumps(doc)
+
+
+def satellite(at: datetime, disk: str | None = None, **sched: object) -> Runtime:
+    """cmd, store and sched on `disk`, spacecraft time starting at UTC `at`."""
+    rt = Runtime("leapsat", clock=SimClock(), tick_hz=10)
+    hw = {"storage": disk or f"mem://leap-{next(_disks)}", "time": f"epoch:{at.isoformat()}Z"}
+    rt.add(CommandDispatcher("cmd", 0x0400))
+    rt.add(Scheduler("sched", 0x0A00), hardware=hw, config={"store": "store", **sched})
+    rt.add(ProductStore("store", 0x0C00), hardware=hw, config={"quota_bytes": 1 << 20})
+    rt.add_group(RateGroup("rg10hz", 0x0300, divisor=1), ["sched"])
+    rt.events = []
+    rt.bus.subscribe("sys.events", rt.events.append, depth=10_000)
+    rt.boot()
+    return rt
+
+
+def send(rt: Runtime, name: str, *args: object) -> Verification:
+    return rt.components["cmd"].dispatch(rt.command(name, *args))
+
+
+def events(rt: Runtime, name: str) -> list[tuple]:
+    rt.bus.pump()
+    return [e.args for e in rt.events if rt.registry.events[e.event_id].name == name]
+
+
+def test_an_expired_table_is_reported_at_boot(restore_table):
+    rt = satellite(TODAY)
+    assert leap_seconds() is LEAP_SECONDS
+    assert rt.telemetry.get("sched.leap_table_expired") is True
+    assert events(rt, "sched.leap_expired") == [(LEAP_SECONDS.source[-80:], "2026-06-28")]
+    assert rt.registry.event("sched.leap_expired").event.severity is Severity.WARNING_HI
+    rt.run(5.0)
+    assert len(events(rt, "sched.leap_expired")) == 1, "once, not every cycle"
+
+
+def test_a_table_expiring_in_flight_is_reported_when_it_does(restore_table):
+    rt = satellite(datetime(2026, 6, 27, 23, 59, 58))
+    assert rt.telemetry.get("sched.leap_table_expired") is False
+    assert events(rt, "sched.leap_expired") == []
+    rt.run(1.5)
+    assert events(rt, "sched.leap_expired") == []
+    rt.run(1.0)
+    assert rt.telemetry.get("sched.leap_table_expired") is True
+    assert len(events(rt, "sched.leap_expired")) == 1
+
+
+@pytest.mark.parametrize("fmt", ["ntp", "json"])
+def test_the_deployment_names_a_newer_leap_second_file(tmp_path, restore_table, fmt):
+    path = tmp_path / f"leap-seconds.{fmt}"
+    path.write_text(later_table(date(2027, 6, 28), fmt))
+    rt = satellite(TODAY, leap_seconds=str(path))
+    table = leap_seconds()
+    assert table.expires == date(2027, 6, 28) and table.first_disagreement(LEAP_SECONDS) is None
+    assert rt.telemetry.get("sched.leap_table_expired") is False
+    assert events(rt, "sched.leap_expired") == []
+    assert events(rt, "sched.leap_loaded") == [(table.source[-80:], 37, "2027-06-28")]
+
+
+@pytest.mark.skipif(not TZDATA_LEAP_LIST.exists(), reason="no tzdata leap-seconds.list here")
+def test_the_deployment_may_name_the_systems_tzdata_list(restore_table):
+    rt = satellite(TODAY, leap_seconds=str(TZDATA_LEAP_LIST))
+    system = LeapSecondTable.load(TZDATA_LEAP_LIST)
+    if system.expires > LEAP_SECONDS.expires:  # tzdata newer than this software
+        assert leap_seconds() == system
+    else:  # as old as the shipped table (or older): the shipped one stays in use
+        assert leap_seconds() is LEAP_SECONDS
+    assert rt.telemetry.get("sched.leap_table_expired") is leap_seconds().is_expired(TODAY)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (None, "No such file"),
+    ("#@ 1\n", "not a midnight"),
+    (json.dumps({"entries": [["1972-01-01", 10]], "expires": "2030-01-01"}),
+     "contradicts the shipped table on 1972-07-01"),
+])
+def test_a_bad_deployment_file_is_refused_and_the_shipped_table_used(tmp_path, restore_table,
+                                                                     content, reason):
+    path = tmp_path / "leap-seconds.list"
+    if content is not None:
+        path.write_text(content)
+    rt = satellite(TODAY, leap_seconds=str(path))
+    assert leap_seconds() is LEAP_SECONDS
+    [(source, why)] = events(rt, "sched.leap_rejected")
+    assert source == str(path)[-80:] and reason in why
+    assert rt.telemetry.get("sched.leap_table_expired") is True
+    rt.run(1.0)
+    assert rt.components["sched"].health.name == "OK"
+
+
+def test_the_leap_seconds_setting_must_be_a_path():
+    rt = Runtime("leapsat", clock=SimClock(), tick_hz=10)
+    with pytest.raises(ConfigError, match="leap_seconds"):
+        rt.add(Scheduler("sched", 0x0A00), config={"leap_seconds": 5})
+
+
+def test_a_table_uplinked_to_the_store_is_loaded_by_command_and_kept(restore_table):
+    disk = f"mem://leap-{next(_disks)}"
+    rt = satellite(TODAY, disk)
+    store = rt.components["store"]
+    good = later_table(date(2027, 6, 28), "ntp").encode()
+    for path, data in [("cfg/leap-seconds.list", good), ("cfg/broken.list", b"#@ 12\n"),
+                       ("cfg/old.list", later_table(date(2026, 6, 28), "ntp").encode())]:
+        store.write(path, data, category=FileCategory.UPLINK, priority=1)
+    for bad, reason in [("cfg/broken.list", ReasonCode.EXECUTION_FAILED),
+                        ("cfg/old.list", ReasonCode.EXECUTION_FAILED),
+                        ("cfg/none.list", ReasonCode.NOT_FOUND)]:
+        report = send(rt, "sched.load_leap_seconds", bad)
+        assert (report.stage, report.reason) == (Stage.COMPLETION_FAILED, reason), bad
+    rejected = events(rt, "sched.leap_rejected")
+    assert [source for source, _ in rejected] == ["cfg/broken.list", "cfg/old.list"]
+    assert "not a midnight" in rejected[0][1] and "not after the table in use" in rejected[1][1]
+    assert [file for file, _ in events(rt, "sched.load_rejected")] == ["cfg/none.list"]
+    assert leap_seconds() is LEAP_SECONDS
+    report = send(rt, "sched.load_leap_seconds", "cfg/leap-seconds.list")
+    assert report.stage is Stage.COMPLETED
+    assert leap_seconds().expires == date(2027, 6, 28)
+    assert rt.telemetry.get("sched.leap_table_expired") is False
+    assert events(rt, "sched.leap_loaded") == [("cfg/leap-seconds.list", 37, "2027-06-28")]
+    again = send(rt, "sched.load_leap_seconds", "cfg/leap-seconds.list")
+    assert again.failed, "the same table again is not newer"
+    rt.shutdown()
+    hal_time._active_table = LEAP_SECONDS  # as a new process would start
+    rebooted = satellite(TODAY, disk)
+    assert leap_seconds().expires == date(2027, 6, 28)
+    assert rebooted.telemetry.get("sched.leap_table_expired") is False
+    assert events(rebooted, "sched.leap_loaded") == [("sched.leap", 37, "2027-06-28")]
+    assert events(rebooted, "sched.leap_expired") == []
+
+
+def test_a_damaged_kept_table_is_refused_at_boot(restore_table):
+    disk = f"mem://leap-{next(_disks)}"
+    open_storage(disk).save("sched.leap", b"#@ not a time\n")
+    rt = satellite(TODAY, disk)
+    assert leap_seconds() is LEAP_SECONDS
+    assert [s for s, _ in events(rt, "sched.leap_rejected")] == ["sched.leap"]
+    assert rt.telemetry.get("sched.leap_table_expired") is True
