@@ -60,6 +60,7 @@ DEFAULT_TX_BUFFER: Final[int] = 4096
 #: Longest a waiting read sleeps before looking for writes from another thread, where it cannot
 #: wait on the clock for them.
 _POLL_S: Final[float] = 1e-3
+_NO_DROPS: Final[frozenset[int]] = frozenset()
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
@@ -81,7 +82,7 @@ class LineStats:
     breaks: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Chunk:
     """Octets queued by one write: octet i arrives at t0 + (i + 1) * char_time."""
 
@@ -138,6 +139,7 @@ class SimLine:
         self._flips: dict[int, int] = {}
         self._drops: set[int] = set()
         self._chunks: deque[_Chunk] = deque()
+        self._pending = 0  # octets of the queued chunks not yet handed to the receiver side
         self._busy_until = -math.inf
         self.writes = 0  # chunks queued so far: what a waiting reader watches for
 
@@ -185,7 +187,7 @@ class SimLine:
     # -- used by the ports, under the link's lock -----------------------------------------------
 
     def pending(self) -> int:
-        return sum(len(c.data) - c.done for c in self._chunks)
+        return self._pending
 
     def next_arrivals(self, count: int) -> float | None:
         """When the `count`-th octet still on its way arrives (None if fewer are under way)."""
@@ -199,8 +201,21 @@ class SimLine:
     def busy_until(self) -> float:
         return self._busy_until
 
-    def transmit(self, data: bytes, now: float, settings: SerialSettings, connected: bool) -> None:
+    def transmit(
+        self, data: bytes, now: float, char_time: float, frame: tuple[object, ...], connected: bool
+    ) -> None:
         base, n = self.position, len(data)
+        if (
+            not self._flips
+            and not self._drops
+            and self._next_bit_error >= (base + n) * 8
+            and self._next_drop >= base + n
+        ):  # no fault falls in this write: the octets go as they are
+            self.stats.bytes_sent += n
+            self._enqueue(
+                _Chunk(max(now, self._busy_until), char_time, data, frame, _NO_DROPS), connected
+            )
+            return
         octets = bytearray(data)
         corrupted: set[int] = set()
         for index in [i for i in self._flips if base <= i < base + n]:
@@ -226,38 +241,35 @@ class SimLine:
         self.stats.bytes_dropped += len(drops)
         self.stats.bytes_sent += n
         self._enqueue(
-            _Chunk(
-                max(now, self._busy_until),
-                settings.character_time_s,
-                bytes(octets),
-                settings.frame_format,
-                frozenset(drops),
-            ),
+            _Chunk(max(now, self._busy_until), char_time, bytes(octets), frame, frozenset(drops)),
             connected,
         )
 
     def transmit_break(self, now: float, duration: float, connected: bool) -> None:
         self._enqueue(
-            _Chunk(max(now, self._busy_until), duration, b"\x00", None, frozenset()), connected
+            _Chunk(max(now, self._busy_until), duration, b"\x00", None, _NO_DROPS), connected
         )
 
     def _enqueue(self, chunk: _Chunk, connected: bool) -> None:
         if not connected:
             chunk.lost_from = 0
         self._chunks.append(chunk)
+        self._pending += len(chunk.data)
         self._busy_until = chunk.arrival(len(chunk.data) - 1)
         self.writes += 1
 
     def settle(self, now: float) -> None:
-        while self._chunks:
-            chunk = self._chunks[0]
+        chunks = self._chunks
+        while chunks:
+            chunk = chunks[0]
             k = chunk.arrived(now)
             if k > chunk.done:
+                self._pending -= k - chunk.done
                 self._deliver(chunk, chunk.done, k)
                 chunk.done = k
             if chunk.done < len(chunk.data):
                 return
-            self._chunks.popleft()
+            chunks.popleft()
 
     def _deliver(self, chunk: _Chunk, start: int, stop: int) -> None:
         live_stop = stop if chunk.lost_from is None else max(start, min(stop, chunk.lost_from))
@@ -279,7 +291,7 @@ class SimLine:
         if not self.receiver.is_open:
             self.stats.lost_port_closed += len(octets)
             return
-        if chunk.frame != self.receiver.settings.frame_format:
+        if chunk.frame != self.receiver.line_format()[1]:
             self.stats.framing_errors += len(octets)
             octets = self._rng.randbytes(len(octets))
         accepted = self.receiver.receive(octets)
@@ -301,6 +313,7 @@ class SimLine:
                 self.stats.discarded += sum(
                     1 for i in range(keep, len(chunk.data)) if i not in chunk.drops
                 )
+            self._pending -= len(chunk.data) - keep
             chunk.data = chunk.data[:keep]
         while self._chunks and len(self._chunks[-1].data) == self._chunks[-1].done:
             self._chunks.pop()
@@ -319,8 +332,18 @@ class SimSerialPort(SerialPort):
         self.rx_buffer_size = rx_buffer_size
         self._rx = bytearray()
         self._clock_waits = 0  # reads of this port waiting on the clock (under the link's lock)
+        self._format_of: SerialSettings | None = None
+        self._format: tuple[float, tuple[object, ...]] = (0.0, ())
         self.tx: SimLine
         self.rx: SimLine
+
+    def line_format(self) -> tuple[float, tuple[object, ...]]:
+        """(character time, frame format) of the current settings, worked out once per change."""
+        settings = self._settings
+        if settings is not self._format_of:
+            self._format_of = settings
+            self._format = (settings.character_time_s, settings.frame_format)
+        return self._format
 
     @property
     def clock(self) -> Clock:
@@ -428,8 +451,9 @@ class SimSerialPort(SerialPort):
                     now = clock.monotonic()
                     room = self.link.tx_buffer_size - self.tx.pending()
                     if room > 0:
-                        piece = data[sent : sent + room]
-                        self.tx.transmit(piece, now, self.settings, self.link.connected)
+                        piece = data[sent : sent + room] if sent or room < len(data) else data
+                        char_time, frame = self.line_format()
+                        self.tx.transmit(piece, now, char_time, frame, self.link.connected)
                         sent += len(piece)
                         waiting = far._clock_waits
                         if sent == len(data):
@@ -509,6 +533,7 @@ class SimSerialLink:
         self.tx_buffer_size = tx_buffer_size
         self.lock = threading.RLock()
         self.connected = True
+        self._settled_at: float | None = None  # both lines are settled up to this instant
         self.a = SimSerialPort(self, "a", rx_buffer_size)
         self.b = SimSerialPort(self, "b", rx_buffer_size)
         self.a_to_b = SimLine(f"{name}:a->b", seed, self.a, self.b)
@@ -524,8 +549,13 @@ class SimSerialLink:
         raise ValueError(f"a simulated link has ends 'a' and 'b', not {end!r}")
 
     def settle(self) -> None:
+        """Deliver what has arrived by now. Settling twice at one instant changes nothing (a write
+        at an instant arrives after it), so the lines are only walked when time has moved."""
         with self.lock:
             now = self.clock.monotonic()
+            if now == self._settled_at:
+                return
+            self._settled_at = now
             self.a_to_b.settle(now)
             self.b_to_a.settle(now)
 
