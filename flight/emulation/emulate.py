@@ -47,7 +47,15 @@ from flight.emulation.report import (
 )
 from flight.emulation.rig import EMULATION_DOWNLINK, Rig
 from flight.emulation.scenario import Action, Scenario, ScenarioError, Step, default_path, load
-from flight.ground.station import AwaitTimeout, EventUpdate, GroundError, TelemetryUpdate
+from flight.ground.station import (
+    ARSN_RESTART_MARGIN,
+    UPLINK_CLASS,
+    AwaitTimeout,
+    EventUpdate,
+    GroundError,
+    TelemetryUpdate,
+)
+from flight.link.fop import FopState
 from flight.sim.frames import geodetic_to_ecef, norm, sub
 from flight.sim.linkbudget import LinkBudget
 from flight.sim.stations import Pass
@@ -60,6 +68,7 @@ DEPLOYMENT: Final = "refsat"
 BOOT_TIMEOUT_S: Final = 60.0  # host seconds for the first boot
 SUPERVISOR_PERIOD_S: Final = 0.05  # host seconds
 TIME_CHECK_COMMAND: Final = "cmd.no_op"
+BOOT_COUNT_CHANNEL: Final = "health.boot_count"
 SPACECRAFT_TIME_S: Final = 1e9  # packet times above this are TAI since 1958, below clock seconds
 _INSERTED: Final = re.compile(
     r"^\s*[\d.]+\s+\S+\s+sched\.entry_inserted: entry (\d+) at (\S+): (\S+)")
@@ -140,6 +149,9 @@ class Emulation:
         self.scheduled: list[tuple[str, dt.datetime]] = []
         self.gnss_samples: list[TelemetryUpdate] = []
         self._killed = False
+        self._boot_count: int | None = None
+        self._rebooted = False
+        self._arsn: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.board: EmulatedBoard | None = None
@@ -172,6 +184,7 @@ class Emulation:
                     station = self.station = rig.ground_station(
                         dictionary, board.ground_keys(), profile,
                         files_folder=self.workdir / "ground")
+                    self._arsn = _arsn_channel(dictionary.body)
                     station.listeners.append(self._heard)
                     end = sc.duration if math.isfinite(sc.duration) else None
                     self.passes = [p for p in rig.passes(0.0, (end or 86400.0) + 3600.0)
@@ -252,6 +265,13 @@ class Emulation:
         self.status_line.message(f"{self._utc(self.rig.clock.monotonic()):%H:%M:%S} UTC  "
                                  f"{'ok  ' if ok else 'FAIL'} {step.name}: {detail}")
 
+    def _onboard_clock(self, onboard: float) -> float:
+        """A packet's onboard time stamp as a clock reading: TAI once the satellite has time,
+        its clock reading before (both on the emulation's time line)."""
+        if onboard > SPACECRAFT_TIME_S:
+            return onboard - utc_to_tai(self.scenario.epoch.replace(tzinfo=None))
+        return onboard
+
     def _utc(self, t: float) -> dt.datetime:
         return self.scenario.epoch + dt.timedelta(seconds=t)
 
@@ -265,8 +285,12 @@ class Emulation:
         if action is Action.ACQUIRE:
             return self._acquire(step.timeout)
         if action is Action.COMMAND:
-            outcome = self._command(p["command"], p.get("args", []), step.timeout)
             expected = p.get("expect", "completed")
+            if expected == "sent":
+                values, named = _split(p.get("args", []))
+                request = station.send_command(p["command"], *values, **named)
+                return f"{p['command']} sent (seq {request.seq})"
+            outcome = self._command(p["command"], p.get("args", []), step.timeout)
             if (outcome.verified and expected == "completed") or (
                     expected == "failed" and outcome.report is not None and outcome.report.failed):
                 return f"{p['command']}: {outcome.describe()}"
@@ -320,13 +344,27 @@ class Emulation:
         return str(p["text"])
 
     def _acquire(self, timeout: float) -> str:
+        """Hear the satellite and identify it; at a later pass, read its ARSN again from fresh
+        housekeeping, since a satellite that rebooted meanwhile reserved a new range of
+        sequence numbers and refuses the ones this station would send next."""
         station = self.station
         if not station.identified:
             station.identify(timeout=timeout)
         else:
+            since = self.rig.clock.monotonic()
+
             try:
-                station.await_telemetry("executive.dictionary_id", timeout=timeout,
-                                        start=station.mark())
+                ident = station.await_telemetry(
+                    "executive.dictionary_id", timeout=timeout, start=station.mark())
+                while self._onboard_clock(ident.time) < since - 1.0:  # in flight before
+                    ident = station.await_telemetry(
+                        "executive.dictionary_id", timeout=timeout, start=station.mark())
+                if ident.value != station.dictionary.dictionary_id:
+                    raise StepFailed(f"the satellite reports dictionary 0x{ident.value:08X}")
+                arsn = _arsn_channel(station.dictionary.body)
+                if arsn is not None:
+                    update = station.await_telemetry(arsn, timeout=timeout, start=station.mark())
+                    station.link.set_next_arsn(int(update.value) + 1 + ARSN_RESTART_MARGIN)
             except AwaitTimeout:
                 raise StepFailed(f"no telemetry from the satellite in {timeout:g} s") from None
         station.await_link(timeout=timeout)
@@ -336,7 +374,7 @@ class Emulation:
         return f"satellite heard and identified ({where}), COP-1 running"
 
     def _command(self, name: str, args: Any, timeout: float) -> CommandOutcome:
-        values, named = (args, {}) if isinstance(args, list) else ([], args)
+        values, named = _split(args)
         outcome = send_verified(self.station, name, *values, timeout=timeout, **named)
         self.outcomes.append(outcome)
         return outcome
@@ -344,7 +382,7 @@ class Emulation:
     def _schedule(self, command: str, args: Any, times: list[dt.datetime],
                   timeout: float) -> str:
         station = self.station
-        values, named = (args, {}) if isinstance(args, list) else ([], args)
+        values, named = _split(args)
         embedded = station.dictionary.encode_command(command, values, named).pack()
         for when in times:
             tai = utc_to_tai(when.astimezone(dt.UTC).replace(tzinfo=None))
@@ -390,10 +428,25 @@ class Emulation:
     # ------------------------------------------------------------ listening
 
     def _heard(self, item: Any) -> None:
+        """Counts what the station decodes; notices a reboot of the satellite (its boot count
+        goes up), starts COP-1 again (FARM-1 rebooted with V(R) = 0: frames FOP-1 still counts
+        as sent will never be acknowledged) and continues the SDLS sequence numbers after the
+        ARSN it reports next, as the rebooted uplink reserved a new range and refuses the
+        numbers before it."""
         if isinstance(item, TelemetryUpdate):
             self.telemetry += 1
             if item.channel.startswith("gnss."):
                 self.gnss_samples.append(item)
+            elif item.channel == BOOT_COUNT_CHANNEL:
+                if self._boot_count is not None and item.value > self._boot_count:
+                    self._rebooted = True
+                    fop = self.station.link.fop
+                    if fop.state is not FopState.INITIAL:
+                        fop.terminate_ad()  # FARM-1 started again: COP-1 starts again too
+                self._boot_count = max(item.value, self._boot_count or 0)
+            elif item.channel == self._arsn and self._rebooted:
+                self.station.link.set_next_arsn(int(item.value) + 1 + ARSN_RESTART_MARGIN)
+                self._rebooted = False
         elif isinstance(item, EventUpdate):
             self.events += 1
 
@@ -480,10 +533,8 @@ class Emulation:
             out["satellites"] = sats.value
         lat, lon, alt = (latest.get(f"gnss.{k}") for k in ("latitude", "longitude", "altitude"))
         if lat is not None and lon is not None and alt is not None:
-            t = lat.time - utc_to_tai(self.scenario.epoch.replace(tzinfo=None)) if (
-                lat.time > SPACECRAFT_TIME_S) else lat.time
             out["position_error_m"] = round(_distance_to_orbit(
-                rig, (lat.value, lon.value, alt.value), t), 1)
+                rig, (lat.value, lon.value, alt.value), self._onboard_clock(lat.time)), 1)
         errors = time_errors(board.log_path.read_text(encoding="utf-8", errors="replace"),
                              self.scenario.epoch)
         if errors:
@@ -537,6 +588,19 @@ def _budget(link: Mapping[str, float]) -> LinkBudget:
     if "station_g_over_t_db_k" in link:
         budget = replace(budget, rx_g_over_t_db_k=link["station_g_over_t_db_k"])
     return budget
+
+
+def _arsn_channel(body: dict[str, Any]) -> str | None:
+    """The uplink's highest-ARSN channel, if the dictionary has an uplink component."""
+    for component in body.get("components", ()):
+        if component.get("class") == UPLINK_CLASS:
+            return f"{component['name']}.arsn"
+    return None
+
+
+def _split(args: Any) -> tuple[list[Any], dict[str, Any]]:
+    """A step's `args`: positional (an array) or by name (a table)."""
+    return (list(args), {}) if isinstance(args, list) else ([], dict(args))
 
 
 def _parameter_id(body: dict[str, Any], name: str) -> int:

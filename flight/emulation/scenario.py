@@ -30,7 +30,7 @@ Actions and their keys (`timeout` in clock seconds wherever something is awaited
 | action | keys |
 | --- | --- |
 | `acquire` | `timeout`: hear the satellite, check its dictionary, start COP-1 |
-| `command` | `command`, `args` (array, or table by name), `expect` (completed, failed), `timeout` |
+| `command` | `command`, `args` (array or table), `expect` (completed, failed, sent), `timeout` |
 | `set_param` | `param` (name), `value`, `timeout` |
 | `schedule` | `command`, `args`, `times` (UTC date-times): one `sched.insert` each, `timeout` |
 | `await_telemetry` | `channel`, `value` (optional), `timeout` |
@@ -41,6 +41,9 @@ Actions and their keys (`timeout` in clock seconds wherever something is awaited
 | `kill` | the flight process dies without warning (a power cut); the harness restarts it |
 | `wait` | `seconds`: keep receiving |
 | `note` | `text`: printed as the step runs |
+
+`expect = "sent"` only sends the command: for one whose report cannot come back (a commanded
+reset stops the software before it is sent).
 
 Steps run one after another, in the order written; each first waits for its time. A scenario
 that cannot be used raises `ScenarioError` naming the file, the line and the reason: tomllib's
@@ -121,7 +124,7 @@ STATION_KEYS: Final = frozenset({"name", "lat_deg", "lon_deg", "alt_m", "mask_de
 LINK_KEYS: Final = frozenset({"tx_power_w", "station_g_over_t_db_k"})
 TIME_SOURCES: Final = ("gnss", "epoch")
 DIRECTIONS: Final = ("uplink", "downlink", "both")
-EXPECT: Final = ("completed", "failed")
+EXPECT: Final = ("completed", "failed", "sent")
 
 
 @dataclass(frozen=True)
