@@ -6,8 +6,9 @@ and optionally `pps`, the GPIO input its 1 PPS output drives (`CHIP:LINE`, see `
 Two threads share the work:
 
 - The worker (the component's `worker()`) owns the port, the decoder, the configurator and the
-  time discipline. It blocks in `read(1)` until a burst starts (at most `read_timeout_s`), gives
-  the rest of the burst `gather_s` to arrive, decodes it, publishes each fix on `fix` (topic
+  time discipline. It waits for a burst (blocking in `read(1)`, at most `read_timeout_s`, then
+  giving the rest `gather_s` to arrive; on the simulated clock the clock looks at the port at
+  each of its steps instead, one wake a burst), decodes it, publishes each fix on `fix` (topic
   "gnss.fix"), feeds the time marks of the stream and the PPS edges to `DisciplinedTime`, and runs
   what commands ask of the receiver: the UBX configuration, waiting for each ACK with retries
   (`Configurator`), or a restart. Nothing it does can stall a rate group.
@@ -20,8 +21,12 @@ Time marks. A PPS edge marks the start of a UTC second; the message that names t
 first NAV-PVT or NAV-TIMEUTC with valid, fully resolved time, or valid RMC, whose time is within
 1 ms of a whole second. Marks come from the messages as they arrive, not from the fixes, because
 an NMEA epoch is only closed by the next one's first sentence: paired with the next edge, that
-fix would set the clock a second wrong. `tai()` and `time_status()` read the disciplined time
-from any thread.
+fix would set the clock a second wrong.
+
+Spacecraft time. The disciplined time is a `hal.time.TimeSource` (`time_source`, safe to read
+from any thread), which the component also puts in the runtime's resources under its instance
+name, so that services bind it as `resource:gnss` (`flight.svc.sctime`). It raises
+`TimeNotSetError` until the receiver has named a second.
 """
 
 from __future__ import annotations
@@ -189,6 +194,24 @@ class _Request(NamedTuple):
     rate_ms: int | None = None  # the navigation period the request sets, once acknowledged
 
 
+class GnssTime:
+    """The receiver's disciplined spacecraft time as a `hal.time.TimeSource`, safe to read from
+    any thread (the component's worker updates it)."""
+
+    def __init__(self, discipline: DisciplinedTime, lock: threading.Lock) -> None:
+        self._discipline = discipline
+        self._lock = lock
+
+    def tai(self) -> float:
+        """TAI seconds since the CCSDS epoch (`TimeNotSetError` until the first time mark)."""
+        with self._lock:
+            return self._discipline.tai()
+
+    def status(self) -> TimeStatus:
+        with self._lock:
+            return self._discipline.status()
+
+
 class _WorkerClock:
     """The clock as the configurator sees it from the worker: its waits end when the runtime
     stops, so a shutdown never waits for simulated time that will not come."""
@@ -279,6 +302,7 @@ class GnssReceiver(ThreadedComponent):
         self._pps_chip: GpioChip | None = None
         self.decoder = StreamDecoder(self._on_message)
         self.discipline: DisciplinedTime | None = None
+        self.time_source: GnssTime | None = None
         self._time_lock = threading.Lock()
         self._configurator: Configurator | None = None
         self._configuring = False
@@ -308,9 +332,16 @@ class GnssReceiver(ThreadedComponent):
         self.settings = GnssSettings.parse(config)
         self._period_s = self.settings.rate_ms / 1000.0
 
+    def registry_ready(self, registry: Any) -> None:
+        self.discipline = DisciplinedTime(self.clock, on_jump=self._on_jump)
+        self.time_source = GnssTime(self.discipline, self._time_lock)
+        resources = self.context.resources
+        if self.name in resources:
+            raise ConfigError("name", f"the runtime's resources already hold {self.name!r}")
+        resources[self.name] = self.time_source  # type: ignore[index]
+
     def init(self) -> None:
         self._on_sim_clock = isinstance(self.clock, SimClock)
-        self.discipline = DisciplinedTime(self.clock, on_jump=self._on_jump)
         self._open_port()
         if "pps" in self.context.hardware:
             url = self.hardware("pps")
@@ -347,14 +378,12 @@ class GnssReceiver(ThreadedComponent):
 
     def tai(self) -> float:
         """Spacecraft time: TAI seconds since the CCSDS epoch (TimeNotSetError until set)."""
-        assert self.discipline is not None, "tai() is available from init() on"
-        with self._time_lock:
-            return self.discipline.tai()
+        assert self.time_source is not None, "spacecraft time exists once the registry is ready"
+        return self.time_source.tai()
 
     def time_status(self) -> TimeStatus:
-        assert self.discipline is not None, "time_status() is available from init() on"
-        with self._time_lock:
-            return self.discipline.status()
+        assert self.time_source is not None, "spacecraft time exists once the registry is ready"
+        return self.time_source.status()
 
     # --- commands -------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from drivers.gnss.sim_device import SimGnssDevice, _next_second
 from drivers.ports import sim_gpio_chip, sim_serial_hub
 from flight.runtime.deployment import DeploymentError
 from flight.runtime.records import Stage
+from flight.svc.sctime import open_time_source
 from hal.clock import MonotonicClock, SimClock
 from hal.time import SyncState, utc_to_tai
 from tests.drivers_components.helpers import build, named, names
@@ -125,6 +126,8 @@ def test_time_discipline_converges_on_the_simulated_pps() -> None:
     assert status.state is SyncState.LOCKED and status.jumps == 0 and status.outliers == 0
     assert abs(status.time_error_s) < 1e-6  # the simulated PPS jitters by 20 ns
     assert abs(gnss.tai() - truth_tai(device, rt.clock.monotonic())) < 1e-6
+    source = open_time_source("resource:gnss", rt.clock, rt.resources)  # as services bind it
+    assert source is gnss.time_source and source.status().state is SyncState.LOCKED
     assert tlm(rt, "time_state") == SyncState.LOCKED and abs(tlm(rt, "time_error")) < 1e-6
     assert 70 <= tlm(rt, "pps_edges") <= 76  # one a second with a fix, from 45 s on
     rt.shutdown()
