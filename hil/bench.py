@@ -107,7 +107,6 @@ class Bench:
         board.start()
         # the rig holds the far ends before the flight software opens its UARTs and configures
         # its receiver
-        radio = board.radio_settings()
         self.rig = Rig.for_board(board, stations=(), radio_baudrate=o.radio_baudrate,
                                  gnss_baudrate=o.gnss_baudrate)
         self.rig.start()
@@ -117,7 +116,6 @@ class Bench:
         self.keys = board.ground_keys()
         self.board = EmulatedBoardControl(board, _store_dir(str(board.deployment_path),
                                                             board.nvm))
-        self.radio = radio
 
     def _open_serial(self) -> None:
         o = self.options
@@ -129,12 +127,11 @@ class Bench:
         self.board = SerialBoard(o.radio_port, o.gnss_port, key_file=o.key, reset=reset,
                                  hold_s=o.reset_hold_s, clock=clock)
         spec = Deployment.load(resolve(o.deployment))
-        self.radio = next((dict(d.config) for d in spec.components if d.name == RADIO_INSTANCE),
-                          {})
+        radio = next((dict(d.config) for d in spec.components if d.name == RADIO_INSTANCE), {})
         self.rig = Rig(radio_port=o.radio_port, gnss_port=o.gnss_port, clock=clock,
                        epoch=DEFAULT_EPOCH, stations=(), seed=o.seed,
-                       interleave=int(self.radio.get("interleave", 1)),
-                       air_rate_bps=float(self.radio.get("air_rate_bps", 9600)),
+                       interleave=int(radio.get("interleave", 1)),
+                       air_rate_bps=float(radio.get("air_rate_bps", 9600)),
                        radio_baudrate=o.radio_baudrate, gnss_baudrate=o.gnss_baudrate)
         self.rig.start()
         if o.dictionary is not None:
