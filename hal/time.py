@@ -200,7 +200,7 @@ def _parse_json(text: str, name: str) -> tuple[list[tuple[date, int, int]], date
         doc = json.loads(text)
         rows = [(date.fromisoformat(d), _integer(v), 0) for d, v in doc["entries"]]
         return rows, date.fromisoformat(doc["expires"]), str(doc.get("source", name))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise LeapSecondFileError(name, f"not a leap-second table in JSON "
                                         f"({type(exc).__name__}: {str(exc)[:80]})") from None
 

@@ -74,7 +74,7 @@ def restore_table():
     """Put back the table in use after a test that changes it."""
     before = leap_seconds()
     yield
-    hal_time._active_table = before
+    use_leap_seconds(before)
 
 
 def ntp(day: date) -> int:
@@ -228,6 +228,7 @@ def test_json_of_the_shipped_shape_is_read_and_the_shipped_table_is_the_file():
     ('{"entries": [["1972-01-01", 10], ["1972-07-01", 12]], "expires": "2030-01-01"}',
      "not by one second"),
     ('{"entries": 5, "expires": "2030-01-01"}', "JSON"),
+    ('{"entries": ' + "[" * 60_000, "RecursionError"),
 ])
 def test_malformed_json_tables_are_refused(doc, detail):
     with pytest.raises(LeapSecondFileError, match=detail):
@@ -404,7 +405,7 @@ def test_a_table_uplinked_to_the_store_is_loaded_by_command_and_kept(restore_tab
     again = send(rt, "sched.load_leap_seconds", "cfg/leap-seconds.list")
     assert again.failed, "the same table again is not newer"
     rt.shutdown()
-    hal_time._active_table = LEAP_SECONDS  # as a new process would start
+    use_leap_seconds(LEAP_SECONDS)  # as a new process would start
     rebooted = satellite(TODAY, disk)
     assert leap_seconds().expires == date(2027, 6, 28)
     assert rebooted.telemetry.get("sched.leap_table_expired") is False
