@@ -491,13 +491,15 @@ class GnssReceiver(ThreadedComponent):
     def _await_on_clock(self, port: SerialPort) -> bytes:
         """On the simulated clock: let the clock look at the port at each of its steps (every
         tick at least) and wake this worker once octets wait, or a command does. One wake per
-        burst, where blocking in read() costs a barrier step at its first octet and another
-        after the gather time."""
+        burst, and none while the line is silent (PPS edges wait in the line's buffer), where
+        blocking in read() costs a barrier step at its first octet, another after the gather
+        time and one per time-out: each wake is a thread hand-over each way, which a loaded
+        machine makes slow."""
 
         def ready() -> bool:
             return self.stopping or bool(self._requests) or (port.is_open and port.in_waiting > 0)
 
-        self.wait_for(ready, self.clock.monotonic() + self.settings.read_timeout_s)
+        self.wait_for(ready, None)
         waiting = port.in_waiting if port.is_open and not self.stopping else 0
         return port.read(waiting) if waiting else b""
 
