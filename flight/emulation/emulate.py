@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -115,8 +116,6 @@ def main(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("speed", args.speed), ("duration", args.duration),
                                    ("seed", args.seed)) if v is not None}
     if overrides:
-        from dataclasses import replace
-
         scenario = replace(scenario, **overrides)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="flight-emulate-"))
     summary = Emulation(scenario, workdir, sys.stderr).run()
@@ -146,7 +145,6 @@ class Emulation:
         self.telemetry = 0
         self.events = 0
         self.outcomes: list[CommandOutcome] = []
-        self.scheduled: list[tuple[str, dt.datetime]] = []
         self.gnss_samples: list[TelemetryUpdate] = []
         self._killed = False
         self._boot_count: int | None = None
@@ -191,7 +189,12 @@ class Emulation:
                                    if end is None or p.aos < end]
                     summary.passes = [_pass_row(i + 1, p) for i, p in enumerate(self.passes)]
                     supervisor.start()
-                    self._play(end)
+                    try:
+                        self._play(end)
+                    except KeyboardInterrupt:
+                        summary.steps.append(StepResult(
+                            "interrupted", "interrupt", False, "stopped by Ctrl-C",
+                            f"{self._utc(clock.monotonic()):%H:%M:%S}", 0.0))
                     self._stop.set()
                     supervisor.join()
                     self._finish(board, rig, station)
@@ -389,7 +392,6 @@ class Emulation:
             outcome = self._command("sched.insert", [tai, embedded], timeout)
             if not outcome.verified:
                 raise StepFailed(f"insert {command} at {when:%H:%M:%S}: {outcome.describe()}")
-            self.scheduled.append((command, when))
         return f"{len(times)} x {command} at " + ", ".join(f"{t:%H:%M:%S}" for t in times)
 
     def _expect_files(self, count: int, prefix: str, timeout: float) -> str:
@@ -580,8 +582,6 @@ def _distance_to_orbit(rig: Rig, fix: tuple[float, float, float], t: float,
 
 
 def _budget(link: Mapping[str, float]) -> LinkBudget:
-    from dataclasses import replace
-
     budget = EMULATION_DOWNLINK
     if "tx_power_w" in link:
         budget = replace(budget, tx_power_w=link["tx_power_w"])

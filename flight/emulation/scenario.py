@@ -59,7 +59,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -180,10 +180,6 @@ class Scenario:
     stations: tuple[GroundStation, ...]
     link: Mapping[str, float]
     steps: tuple[Step, ...]
-    lines: KeyLines = field(repr=False)
-
-    def line_of(self, section: str, index: int | None, key: str | None) -> int:
-        return self.lines.locate(section, index, key)
 
 
 class KeyLines:
@@ -290,7 +286,7 @@ class _Parser:
         steps = self.steps(data.get("steps"))
         return Scenario(self.path, head.get("name", Path(self.path).stem),
                         head.get("description", ""), epoch.astimezone(dt.UTC), speed, duration,
-                        seed, time_source, stations, dict(link), steps, self.lines)
+                        seed, time_source, stations, dict(link), steps)
 
     def table(self, data: Mapping[str, Any], name: str, known: frozenset[str]) -> dict[str, Any]:
         table = data.get(name, {})
