@@ -37,7 +37,7 @@ def test_the_default_scenario_flies_two_passes_and_downlinks_the_campaign(tmp_pa
     gnss = s["gnss"]
     assert gnss["fix"] == "FIX_3D" and gnss["satellites"] >= 4
     assert gnss["position_error_m"] < 100.0
-    assert abs(gnss["time_error_s"]) < 1.0 and gnss["time_checks"] == 1
+    assert abs(gnss["time_error_s"]) < 2.0 and gnss["time_checks"] == 1  # COARSE, no PPS
     assert s["restarts"] == []
     assert 0 < s["flight_rss_mb"] < MAX_FLIGHT_RSS_MB
     assert s["wall_s"] < MAX_DEMO_WALL_S
