@@ -581,7 +581,10 @@ class GnssReceiver(ThreadedComponent):
         nearest = round(seconds)
         if abs(seconds - nearest) > MARK_TOLERANCE_S:
             return
-        utc = base + dt.timedelta(seconds=nearest)
+        try:
+            utc = base + dt.timedelta(seconds=nearest)
+        except OverflowError:  # a date at the end of the calendar, rounded past it
+            return
         stamp = math.floor(utc.timestamp())
         if stamp == self._last_mark:
             return  # NAV-PVT and NAV-TIMEUTC of one epoch name the same second

@@ -521,10 +521,7 @@ class FixAssembler:
         acc.mode = _ubx_mode(m.fix_type, fix_ok)
         date_ok = bool(m.valid & ubx.PVT_VALID_DATE)
         time_ok = bool(m.valid & ubx.PVT_VALID_TIME)
-        utc = None
-        if date_ok and time_ok:
-            utc = dt.datetime(m.year, m.month, m.day, m.hour, m.minute, m.second, tzinfo=dt.UTC)
-            utc += dt.timedelta(microseconds=round(m.nano_ns / 1000))
+        utc = _ubx_utc(m) if date_ok and time_ok else None
         acc.time = utc
         acc.lat, acc.lon = m.lat_deg, m.lon_deg
         acc.alt_hae, acc.alt_msl = m.height_m, m.hmsl_m
@@ -643,9 +640,8 @@ class FixAssembler:
     def _on_nav_timeutc(self, m: ubx.NavTimeUtc) -> list[Fix]:
         out = self._ubx_epoch(m.itow_ms)
         acc = self._acc
-        if m.valid & ubx.TIMEUTC_UTC_VALID:
-            utc = dt.datetime(m.year, m.month, m.day, m.hour, m.minute, m.second, tzinfo=dt.UTC)
-            utc += dt.timedelta(microseconds=round(m.nano_ns / 1000))
+        utc = _ubx_utc(m) if m.valid & ubx.TIMEUTC_UTC_VALID else None
+        if utc is not None:
             leap = _leap_from(utc, self._week, m.itow_ms)
             if leap is not None and self._leap_s is None:
                 self._leap_s = leap
@@ -684,6 +680,16 @@ class FixAssembler:
         out += self._publish()
         self._itow = None
         return out
+
+
+def _ubx_utc(m: ubx.NavPvt | ubx.NavTimeUtc) -> dt.datetime | None:
+    """UTC of a UBX time solution; None when no datetime holds it: fields that name no calendar
+    date (the receiver flagged them valid all the same), or the leap second 23:59:60."""
+    try:
+        utc = dt.datetime(m.year, m.month, m.day, m.hour, m.minute, m.second, tzinfo=dt.UTC)
+        return utc + dt.timedelta(microseconds=round(m.nano_ns / 1000))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _ubx_mode(fix_type: int, fix_ok: bool) -> int:

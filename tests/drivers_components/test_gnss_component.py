@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyubx2 import GET, UBXMessage, UBXReader
 
-from drivers.gnss import FixMode, config
+from drivers.gnss import FixMode, config, decode, ubx
 from drivers.gnss.config import Configurator, Outcome, StartMode
+from drivers.gnss.framer import nmea_checksum
 from drivers.gnss.sim_device import SimGnssDevice, _next_second
 from drivers.ports import sim_gpio_chip, sim_serial_hub
 from flight.runtime.deployment import DeploymentError
@@ -187,12 +188,17 @@ def test_garbage_on_the_line_is_counted_and_the_decoder_resynchronizes() -> None
         b"\xb5\x62\x01\x07\x5c\x00" + bytes(92) + b"\x00\x00",  # NAV-PVT, bad checksum
     ])  # fmt: skip
     device.port.write(garbage)
+    for year, nano in ((9999, 999_999_999), (1960, 0), (2025, -999_999_999)):  # odd times
+        device.port.write(UBXMessage(
+            "NAV", "NAV-PVT", GET, iTOW=1000, year=year, month=12, day=31, hour=23, min=59,
+            second=59, nano=nano, validDate=1, validTime=1, fullyResolved=1, fixType=3,
+        ).serialize())  # fmt: skip
     rt.run(10.0)
     assert tlm(rt, "bytes_skipped") >= 300 and tlm(rt, "bad_checksums") >= 2
     assert tlm(rt, "rejected") >= 1  # the oversized UBX frame
     assert "gnss.input_damaged" in names(rt)
     assert tlm(rt, "fixes") >= fixes_before + 9  # fixes go on after the garbage
-    assert names(rt, "gnss.fix_").count("gnss.fix_lost") == 0
+    assert names(rt, "gnss.fix_")[-1] == "gnss.fix_acquired"  # the NAV-PVTs above had no fix
     line = sim_serial_hub(rt.resources).link("gnss").b_to_a
     line.bit_error_rate = 3e-4  # a noisy cable for a minute
     rt.run(60.0)
@@ -380,8 +386,26 @@ def locked_run():
     rt.shutdown()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(chunks=st.lists(st.binary(min_size=1, max_size=400), min_size=1, max_size=6))
+# Well-formed frames with arbitrary contents reach the decoders (noise alone seldom passes a
+# checksum): NAV-PVT (92 octets), NAV-TIMEUTC (20), NAV-EOE (4), ACK-ACK (2), any length.
+_UBX_KINDS = st.sampled_from([(0x01, 0x07, 92), (0x01, 0x21, 20), (0x01, 0x61, 4),
+                              (0x05, 0x01, 2), (0x01, 0x07, None)])  # fmt: skip
+frames = st.builds(
+    lambda kind, payload: ubx.frame(kind[0], kind[1], payload[: kind[2]].ljust(kind[2] or 0,
+                                                                            b"\x00")),
+    _UBX_KINDS, st.binary(max_size=120),
+)  # fmt: skip
+sentences = st.builds(
+    lambda talker, body: b"$" + talker + b"," + body + b"*%02X\r\n" % nmea_checksum(
+        talker + b"," + body),
+    st.sampled_from([b"GPRMC", b"GPGGA", b"GNZDA", b"GPGSA", b"GLGSV", b"GNVTG"]),
+    st.binary(max_size=70).map(lambda b: bytes(c for c in b if 32 <= c < 127 and c not in b"$*")),
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=st.lists(st.one_of(st.binary(min_size=1, max_size=400), frames, sentences),
+                       min_size=1, max_size=6))  # fmt: skip
 def test_any_bytes_on_the_line_are_counted_never_raised(locked_run, chunks: list[bytes]) -> None:
     rt, gnss, device = locked_run
     fixes = tlm(rt, "fixes")
@@ -407,3 +431,21 @@ def test_on_the_real_clock_the_simulated_receiver_and_its_pps_keep_up() -> None:
     assert "gnss.fix_acquired" in names(rt) and rt.components["gnss"]._counts.pps_edges >= 2
     assert rt.components["gnss"].time_status().state is SyncState.LOCKED
     assert rt.telemetry.get("rg10hz.member_faults") == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [(2025, 2, 30, 0, 0, 0, 0), (2025, 13, 1, 0, 0, 0, 0), (2016, 12, 31, 23, 59, 60, 0),
+     (9999, 12, 31, 23, 59, 59, 999_999_999), (0, 1, 1, 0, 0, 0, 0)],
+)  # fmt: skip
+def test_flagged_valid_times_no_calendar_holds_are_no_time_not_a_crash(fields) -> None:
+    year, month, day, hour, minute, second, nano = fields
+    epoch = UBXMessage(
+        "NAV", "NAV-PVT", GET, iTOW=1000, year=year, month=month, day=day, hour=hour, min=minute,
+        second=second, nano=nano, validDate=1, validTime=1, fullyResolved=1, fixType=3,
+    ).serialize() + UBXMessage(
+        "NAV", "NAV-TIMEUTC", GET, iTOW=1000, year=year, month=month, day=day, hour=hour,
+        min=minute, sec=second, nano=nano, validTOW=1, validWKN=1, validUTC=1,
+    ).serialize() + UBXMessage("NAV", "NAV-EOE", GET, iTOW=1000).serialize()  # fmt: skip
+    [fix] = decode(epoch)
+    assert fix.time is None
