@@ -48,6 +48,11 @@ class TelemetryStore:
         values[channel_id] = value
         self._times[channel_id] = time
 
+    def tables(self) -> tuple[dict[int, Any], dict[int, float]]:
+        """The live value and time tables, for `Component.tlm`, which writes them by the rule
+        of `write` without the call."""
+        return self._values, self._times
+
     def value(self, channel_id: int) -> Any:
         return self._values[channel_id]
 
