@@ -13,7 +13,6 @@ from typing import Any, Final, TextIO
 
 from flight.deployments import resolve
 from flight.runtime import dictionary
-from flight.runtime.component import Lifecycle
 from flight.runtime.deployment import Deployment, DeploymentError
 from flight.runtime.records import EventRecord, HousekeepingPacket
 from flight.runtime.runtime import Runtime
@@ -22,7 +21,7 @@ from flight.svc.health import EXIT_RESET, HealthMonitor
 from flight.svc.packetizer import TlmPacketizer
 from flight.svc.sctime import parse_utc
 from hal.clock import Clock, MonotonicClock, SimClock
-from hal.time import ClockTimeSource, SyncState, TimeNotSetError, TimeStatus, utc_to_tai
+from hal.time import ClockTimeSource, utc_to_tai
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -46,8 +45,7 @@ def register(subparsers: Any) -> None:
                           "(flight.emulation.clock)")
     run.add_argument("--epoch", type=_utc, metavar="ISO8601",
                      help="the UTC at clock reading 0: spacecraft time for components whose time "
-                          "binding is resource:epoch (a component that keeps time, such as the "
-                          "GNSS receiver, is resource:NAME)")
+                          "binding is resource:epoch")
     run.add_argument("--duration", type=_positive, metavar="SECONDS",
                      help="stop after this much (simulated or real) time; default: until Ctrl-C")
     run.add_argument("--bind", action="append", default=[], metavar="NAME=URL",
@@ -123,25 +121,6 @@ def _dict(args: argparse.Namespace) -> int:
     return 0
 
 
-class ComponentTime:
-    """A component that keeps spacecraft time (`tai()`, `time_status()`) as a `TimeSource`: not
-    set before the component has been initialised (other components read time while they
-    restore, before any `init`)."""
-
-    def __init__(self, comp: Any) -> None:
-        self.comp = comp
-
-    def tai(self) -> float:
-        if self.comp.lifecycle is Lifecycle.CREATED:
-            raise TimeNotSetError()
-        return float(self.comp.tai())
-
-    def status(self) -> TimeStatus:
-        if self.comp.lifecycle is Lifecycle.CREATED:
-            return TimeStatus(SyncState.UNSET, None, 0.0, 0, 0, 0, None)
-        return self.comp.time_status()
-
-
 class EventPrinter:
     """Prints events as the ground would show them, from the deployment's registry."""
 
@@ -191,9 +170,6 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.epoch is not None:
         rt.resources[EPOCH_RESOURCE] = ClockTimeSource(clock, utc_to_tai(args.epoch))
-    for name, comp in rt.components.items():  # time keepers (the GNSS receiver): resource:NAME
-        if callable(getattr(comp, "tai", None)) and callable(getattr(comp, "time_status", None)):
-            rt.resources.setdefault(name, ComponentTime(comp))
     digest = TelemetryDigest()
     for comp in rt.components.values():
         if isinstance(comp, TlmPacketizer):
