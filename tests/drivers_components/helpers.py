@@ -26,7 +26,7 @@ def build(text: str, clock: Clock, *, boot: bool = True) -> Runtime:
     rt.events = []  # type: ignore[attr-defined]
     rt.bus.subscribe(EVENTS, rt.events.append, depth=100_000, name="test.events")  # type: ignore[attr-defined]
     rt.messages = {}  # type: ignore[attr-defined]
-    for topic in ("gnss.fix", "radio.rx_frame"):
+    for topic in ("gnss.fix", "radio.rx_frame", "radio.link"):
         rt.messages[topic] = []  # type: ignore[attr-defined]
         rt.bus.subscribe(topic, rt.messages[topic].append, depth=100_000, name=f"test.{topic}")  # type: ignore[attr-defined]
     if boot:

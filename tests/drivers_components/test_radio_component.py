@@ -122,6 +122,8 @@ def test_link_lost_and_recovered_events() -> None:
     assert events[1][2][0] == pytest.approx(5.0, abs=0.15)
     assert 10.0 < events[2][2][0] < 11.5  # from the last beacon before the pause
     assert (tlm(rt, "link_losses"), tlm(rt, "link_recoveries")) == (1, 1)
+    states = [t.state for t in rt.messages["radio.link"]]  # the transitions, on the bus too
+    assert states == [LinkState.UP, LinkState.LOST, LinkState.UP]
     assert tlm(rt, "link_state") == LinkState.UP
 
 
