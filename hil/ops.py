@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flight.ground.dictionary import GroundDictionary
-from flight.ground.station import GroundStation
+from flight.ground.station import GroundStation, HistoryMark
 
 HK_TIMEOUT_S = 60.0  # board seconds: a few periods of the slowest packet a test waits for
 
@@ -33,3 +33,12 @@ def fresh(ground: GroundStation, channel: str, predicate: Any = None,
           timeout: float = HK_TIMEOUT_S) -> Any:
     """The value of `channel` in the next housekeeping sample from now (satisfying `predicate`)."""
     return ground.await_telemetry(channel, predicate, timeout=timeout, start=ground.mark()).value
+
+
+
+def count_events(ground: GroundStation, name: str, start: HistoryMark,
+                 settle_s: float = 10.0) -> int:
+    """How many events `name` arrived since `start`, after `settle_s` more board seconds for late
+    ones (events travel on their own virtual channel, behind housekeeping)."""
+    ground.run_for(settle_s)
+    return len(ground.event_history(name, start=start))
