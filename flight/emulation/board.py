@@ -14,7 +14,10 @@ pseudo-terminals, its non-volatile storage in a directory. The contract the emul
         board.restart()                      # boot again on the same nvm (a watchdog reset)
         board.stop()                         # SIGTERM: the software shuts down cleanly
 
-`workdir` (a new temporary directory by default) holds `nvm/` and `flight.log`.
+For the ground side: `dictionary()`, `link_profile()`, `ground_keys()` (the development key file
+the first boot writes into nvm), `radio_settings()`; for checks: `stored_files()` (the product
+store's files, read from the blobs), `watchdog_timeout_s()`. `workdir` (a new temporary
+directory by default) holds `nvm/`, `flight.log` and the emulated copy of the deployment.
 
 **Process.** `python -m flight run DEPLOYMENT --speed N --clock-origin O --epoch E --seed S
 --bind nvm=DIR --bind RADIO=PTY --bind GNSS=PTY [extra_args]`, with `PYTHONUNBUFFERED` so its
