@@ -118,13 +118,15 @@ class RateGroup(Component):
         end = now()
         self._cycles += 1
         elapsed = end - start
-        write = self._tlm_write
         base = self.base_id
-        write(base + _CYCLES, Update.EVERY_CYCLE, self._cycles, end)
-        write(base + _LAST_TIME, Update.EVERY_CYCLE, round(elapsed * 1e6), end)
+        values, times = self._tlm_values, self._tlm_times  # every-cycle channels: as tlm() does
+        values[base + _CYCLES] = self._cycles
+        times[base + _CYCLES] = end
+        values[base + _LAST_TIME] = round(elapsed * 1e6)
+        times[base + _LAST_TIME] = end
         if elapsed > self._max_s:
             self._max_s = elapsed
-            write(base + _MAX_TIME, Update.ON_CHANGE, round(elapsed * 1e6), end)
+            self._tlm_write(base + _MAX_TIME, Update.ON_CHANGE, round(elapsed * 1e6), end)
         late = end - (scheduled + self.period_s)
         if late > 0:
             self._slips += 1

@@ -45,19 +45,22 @@ class BusMonitor(Component):
 
     def check(self) -> None:
         published = delivered = dropped = rejected = high = 0
+        reported = self._reported
         for topic in self.bus.topics():
             published += topic.published
             for sub in topic.subscriptions:
                 delivered += sub.delivered
                 dropped += sub.dropped
                 rejected += sub.rejected
-                high = max(high, sub.high_water)
-                lost = sub.lost
-                before = self._reported.get(id(sub), 0)
-                if lost != before:
-                    self._reported[id(sub)] = lost
-                    self.emit(self.messages_lost, lost - before, sub.topic[:48], sub.name[:48],
-                              str(sub.policy))
+                if sub.high_water > high:
+                    high = sub.high_water
+                lost = sub.dropped + sub.rejected
+                if lost:
+                    before = reported.get(id(sub), 0)
+                    if lost != before:
+                        reported[id(sub)] = lost
+                        self.emit(self.messages_lost, lost - before, sub.topic[:48],
+                                  sub.name[:48], str(sub.policy))
         self.tlm(self.published, published)
         self.tlm(self.delivered, delivered)
         self.tlm(self.dropped, dropped)
