@@ -124,7 +124,7 @@ class SimClock:
         self._all_waiting = threading.Lock()
         self._all_waiting.acquire()
         self._schedule = threading.RLock()  # one thread at a time moves time or runs wakes
-        self._local = threading.local()
+        self._gates: dict[int, threading.Lock] = {}  # the gate of each worker, by thread ident
         self._settle_timeout_s = settle_timeout_s
 
     def monotonic(self) -> float:
@@ -152,11 +152,13 @@ class SimClock:
         def run() -> None:
             gate = threading.Lock()
             gate.acquire()
-            self._local.gate = gate
+            ident = threading.get_ident()
+            self._gates[ident] = gate
             try:
                 target()
             finally:
                 with self._lock:
+                    del self._gates[ident]
                     self._workers -= 1
                     self._ran_locked()
 
@@ -178,7 +180,7 @@ class SimClock:
                 return True
             if deadline is not None and self._now >= deadline:
                 return False
-            gate = getattr(self._local, "gate", None)
+            gate = self._gates.get(threading.get_ident())
             if gate is None:
                 raise RuntimeError("SimClock.wait_for blocks only in a thread from start_worker")
             self._waiters.append(_Waiter(predicate, deadline, gate))
@@ -209,7 +211,7 @@ class SimClock:
         return self._workers
 
     def _in_worker(self) -> bool:
-        return hasattr(self._local, "gate")
+        return threading.get_ident() in self._gates
 
     def _ran_locked(self) -> None:
         """A worker stopped running (it waits, or it returned): hand the baton back when it was

@@ -11,6 +11,7 @@ positive number bounds the wait in seconds on the port's clock (`port.clock`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
@@ -143,16 +144,19 @@ class SerialSettings:
             raise SerialSettingError(name, changes[name], "no such serial setting")
         return dataclasses.replace(base if base is not None else cls(), **changes)  # type: ignore[arg-type]
 
-    @property
+    # Derived values are worked out once per settings object (it is frozen): drivers and the
+    # simulated line read them for every write.
+
+    @functools.cached_property
     def bits_per_character(self) -> float:
         """Start bit, data bits, parity bit if any, stop bits: 10 for 8N1."""
         return 1 + self.bytesize + (self.parity is not Parity.NONE) + self.stopbits
 
-    @property
+    @functools.cached_property
     def character_time_s(self) -> float:
         return self.bits_per_character / self.baudrate
 
-    @property
+    @functools.cached_property
     def frame_format(self) -> tuple[int, int, Parity, float]:
         """What both ends of a line must agree on for octets to arrive intact."""
         return (self.baudrate, self.bytesize, self.parity, self.stopbits)

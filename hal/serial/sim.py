@@ -100,10 +100,11 @@ class _Chunk:
     def arrived(self, now: float) -> int:
         """How many octets have arrived by `now`, consistent with `arrival()` to the last bit."""
         n = len(self.data)
-        k = min(n, max(0, math.floor((now - self.t0) / self.char_time)))
-        while k < n and self.arrival(k) <= now:
+        t0, char_time = self.t0, self.char_time
+        k = min(n, max(0, math.floor((now - t0) / char_time)))
+        while k < n and t0 + (k + 1) * char_time <= now:  # arrival(k)
             k += 1
-        while k > 0 and self.arrival(k - 1) > now:
+        while k > 0 and t0 + k * char_time > now:  # arrival(k - 1)
             k -= 1
         return k
 
@@ -303,7 +304,7 @@ class SimLine:
 
     def _hand_over(self, chunk: _Chunk, octets: bytes) -> None:
         """Put arrived octets in the open receiver's buffer, garbled if the formats differ."""
-        if chunk.frame != self.receiver.line_format()[1]:
+        if chunk.frame != self.receiver.settings.frame_format:
             self.stats.framing_errors += len(octets)
             octets = self._rng.randbytes(len(octets))
         accepted = self.receiver.receive(octets)
@@ -344,18 +345,8 @@ class SimSerialPort(SerialPort):
         self.rx_buffer_size = rx_buffer_size
         self._rx = bytearray()
         self._clock_waits = 0  # reads of this port waiting on the clock (under the link's lock)
-        self._format_of: SerialSettings | None = None
-        self._format: tuple[float, tuple[object, ...]] = (0.0, ())
         self.tx: SimLine
         self.rx: SimLine
-
-    def line_format(self) -> tuple[float, tuple[object, ...]]:
-        """(character time, frame format) of the current settings, worked out once per change."""
-        settings = self._settings
-        if settings is not self._format_of:
-            self._format_of = settings
-            self._format = (settings.character_time_s, settings.frame_format)
-        return self._format
 
     @property
     def clock(self) -> Clock:
@@ -369,12 +360,12 @@ class SimSerialPort(SerialPort):
 
     def _open_port(self) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             self._rx.clear()
 
     def _close_port(self) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             self._rx.clear()
             waiting = self._clock_waits
         if waiting:
@@ -382,7 +373,7 @@ class SimSerialPort(SerialPort):
 
     def _apply(self, settings: SerialSettings) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
 
     def _take(self, n: int) -> bytes:
         out = bytes(self._rx[:n])
@@ -423,7 +414,7 @@ class SimSerialPort(SerialPort):
             with self.link.lock:
                 if not self._is_open:  # closed by another thread while this one waited
                     raise PortNotOpenError(self.name)
-                self.link.settle()
+                self.link.settle_locked()
                 got += self._take(size - len(got))
                 if len(got) == size:
                     return bytes(got)
@@ -459,13 +450,14 @@ class SimSerialPort(SerialPort):
         try:
             while True:
                 with self.link.lock:
-                    self.link.settle()
+                    self.link.settle_locked()
                     now = clock.monotonic()
                     room = self.link.tx_buffer_size - self.tx.pending()
                     if room > 0:
                         piece = data[sent : sent + room] if sent or room < len(data) else data
-                        char_time, frame = self.line_format()
-                        self.tx.transmit(piece, now, char_time, frame, self.link.connected)
+                        settings = self._settings
+                        self.tx.transmit(piece, now, settings.character_time_s,
+                                         settings.frame_format, self.link.connected)
                         sent += len(piece)
                         waiting = far._clock_waits
                         if sent == len(data):
@@ -490,31 +482,31 @@ class SimSerialPort(SerialPort):
             until = self.tx.busy_until()
         self.link.clock.sleep_until(until)
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
 
     def _in_waiting(self) -> int:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             return len(self._rx)
 
     def _out_waiting(self) -> int:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             return self.tx.pending()
 
     def _reset_input(self) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             self._rx.clear()
 
     def _reset_output(self) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             self.tx.discard_pending(self.link.clock.monotonic())
 
     def _send_break(self, duration: float) -> None:
         with self.link.lock:
-            self.link.settle()
+            self.link.settle_locked()
             self.tx.transmit_break(self.link.clock.monotonic(), duration, self.link.connected)
             until = self.tx.busy_until()
             waiting = self.tx.receiver._clock_waits
@@ -561,12 +553,16 @@ class SimSerialLink:
         raise ValueError(f"a simulated link has ends 'a' and 'b', not {end!r}")
 
     def settle(self) -> None:
-        """Deliver what has arrived by now. Settling twice at one instant changes nothing (a write
-        at an instant arrives after it), so the lines are only walked when time has moved."""
+        """Deliver what has arrived by now."""
         with self.lock:
-            now = self.clock.monotonic()
-            if now == self._settled_at:
-                return
+            self.settle_locked()
+
+    def settle_locked(self) -> None:
+        """`settle` for a caller that holds `lock`. Settling twice at one instant changes nothing
+        (a write at an instant arrives after it), so the lines are only walked when time has
+        moved."""
+        now = self.clock.monotonic()
+        if now != self._settled_at:
             self._settled_at = now
             self.a_to_b.settle(now)
             self.b_to_a.settle(now)
