@@ -208,6 +208,7 @@ class FileTransfer(Component):
                                          "inactivity_timeout_s": 300.0}
         self.limits: dict[str, int] = {"ack_limit": 10, "nak_limit": 10}
         self.is_link_up = True
+        self._reported: tuple[Any, ...] = ()  # the counters _report last wrote
         self.store: Any = None
         self.downlink_component: Any = None
         self.storage: Storage | None = None
@@ -570,26 +571,18 @@ class FileTransfer(Component):
         if entity is None:
             return
         c = entity.counters
-        self.tlm(self.active, min(len(self.transactions), 255))
-        self.tlm(self.queued, min(len(self.requests), 0xFFFF))
-        self.tlm(self.held, self.is_held)
-        self.tlm(self.link_up, self.is_link_up)
-        self.tlm(self.octets_sent, c.file_data_octets_sent)
-        self.tlm(self.octets_received, c.file_data_octets_received)
-        self.tlm(self.naks_sent, c.naks_sent)
-        self.tlm(self.naks_received, c.naks_received)
-        self.tlm(self.retransmissions, c.retransmitted_segments)
-        self.tlm(self.fault_count, sum(c.faults.values()))
-        self.tlm(self.malformed_pdus, c.malformed_pdus + c.misrouted_pdus
-                 + c.unknown_transaction_pdus)
-        self.tlm(self.pdus_sent, c.pdus_sent)
-        self.tlm(self.pdus_received, c.pdus_received)
-        self.tlm(self.completed, c.transactions_completed)
-        self.tlm(self.failed, c.transactions_failed)
-        self.tlm(self.downlinked, self.counts["downlinked"])
-        self.tlm(self.uplinked, self.counts["uplinked"])
-        self.tlm(self.pdus_waiting, len(self.outbox))
-        self.tlm(self.next_seq, self._seq_next)
+        counters = (
+            min(len(self.transactions), 255), min(len(self.requests), 0xFFFF), self.is_held,
+            self.is_link_up, c.file_data_octets_sent, c.file_data_octets_received, c.naks_sent,
+            c.naks_received, c.retransmitted_segments, sum(c.faults.values()),
+            c.malformed_pdus + c.misrouted_pdus + c.unknown_transaction_pdus, c.pdus_sent,
+            c.pdus_received, c.transactions_completed, c.transactions_failed,
+            self.counts["downlinked"], self.counts["uplinked"], len(self.outbox), self._seq_next,
+        )
+        if counters != self._reported:  # all on-change channels: unchanged, nothing to write
+            self._reported = counters
+            for channel, value in zip(_COUNTER_CHANNELS, counters, strict=True):
+                self.tlm(channel, value)
         current = next(((tid, a) for tid, a in self.transactions.items()
                         if a.direction is Direction.DOWNLINK), None)
         if current is None:
@@ -634,6 +627,17 @@ class FileTransfer(Component):
             self.emit(self.storage_fault, f"sequence record not saved: {str(exc)[:70]}")
             return
         self._seq_reserved = reserved
+
+
+# written by the cycle's report, in this order, when any of them changed (on-change channels all)
+_COUNTER_CHANNELS: Final = (
+    FileTransfer.active, FileTransfer.queued, FileTransfer.held, FileTransfer.link_up,
+    FileTransfer.octets_sent, FileTransfer.octets_received, FileTransfer.naks_sent,
+    FileTransfer.naks_received, FileTransfer.retransmissions, FileTransfer.fault_count,
+    FileTransfer.malformed_pdus, FileTransfer.pdus_sent, FileTransfer.pdus_received,
+    FileTransfer.completed, FileTransfer.failed, FileTransfer.downlinked, FileTransfer.uplinked,
+    FileTransfer.pdus_waiting, FileTransfer.next_seq,
+)
 
 
 def _mode(cls: int) -> TransmissionMode:
