@@ -111,6 +111,7 @@ class Downlink(Component):
         self.sequence = SequenceCounters()
         self.counts = [0, 0, 0, 0]  # housekeeping, event, verification, file packets queued
         self.dropped = 0
+        self._reported: tuple[int, ...] = ()  # the counters _report last wrote
         self._credit = 0.0
         self._last: float | None = None
         self._routes: dict[PacketKind, tuple[int, int]] = {}
@@ -203,14 +204,13 @@ class Downlink(Component):
 
     def _report(self) -> None:
         assert self.mux is not None
-        self.tlm(self.frames_sent, self.mux.frames)
-        self.tlm(self.idle_frames, self.mux.idle_frames)
-        self.tlm(self.housekeeping_packets, self.counts[0])
-        self.tlm(self.event_packets, self.counts[1])
-        self.tlm(self.verification_packets, self.counts[2])
-        self.tlm(self.file_packets, self.counts[3])
-        self.tlm(self.packets_dropped, self.dropped)
-        self.tlm(self.queued_octets, self.queued)
+        counts = self.counts
+        counters = (self.mux.frames, self.mux.idle_frames, counts[0], counts[1], counts[2],
+                    counts[3], self.dropped, self.queued)
+        if counters != self._reported:  # on-change channels: unchanged, nothing to write
+            self._reported = counters
+            for channel, value in zip(_COUNTER_CHANNELS, counters, strict=True):
+                self.tlm(channel, value)
 
     # ------------------------------------------------------------ inputs
 
@@ -259,3 +259,11 @@ class Downlink(Component):
         else:
             self.dropped += 1
             self.emit(self.queue_full, vcid, kind)
+
+
+# written by the cycle's report, in this order, when any of them changed
+_COUNTER_CHANNELS: Final = (
+    Downlink.frames_sent, Downlink.idle_frames, Downlink.housekeeping_packets,
+    Downlink.event_packets, Downlink.verification_packets, Downlink.file_packets,
+    Downlink.packets_dropped, Downlink.queued_octets,
+)
