@@ -144,6 +144,29 @@ class GroundLink:
         self._flush()
         return accepted
 
+    def stop_ad(self) -> None:
+        """Terminate the AD service (its frames are purged) and hold COP-1: no initiation on
+        CLCWs until `reinitiate` (after a reboot of the satellite, until its ARSN is known)."""
+        self.initiate = False
+        if self.fop.state is not FopState.INITIAL:
+            self.fop.terminate_ad()
+        self._flush()
+
+    def reinitiate(self) -> None:
+        """Initiate AD with Set V(R) to the present V(S) (232.1-B-2 5.2): the right start for a
+        FARM-1 that rebooted, whatever CLCW of the old boot is still on the way, since only a
+        FARM-1 that took the Set V(R) reports that V(R). After an alert, COP-1 starts again on
+        a CLCW, as usual."""
+        self.initiate = True
+        if self.sdls is None:
+            return
+        fop = self.fop
+        if fop.state is not FopState.INITIAL:
+            fop.terminate_ad()
+        fop.initiate_ad_with_set_v_r(fop.v_s)
+        self.counters.initiations += 1
+        self._flush()
+
     def set_next_arsn(self, number: int) -> None:
         """Continue the SA's anti-replay sequence numbers at `number` (after a restart of the
         ground station, from the satellite's `uplink.arsn` telemetry + 1)."""
