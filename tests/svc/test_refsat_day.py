@@ -1,0 +1,183 @@
+"""A day of refsat in orbit (issue 6): at the first pass the ground puts the satellite in nominal
+mode and schedules an imaging campaign out of contact; later the EPS sensor dies and FDIR enters
+safe mode on its own; at the following passes the ground asks for the pending products and every
+image comes down bit-exact and is marked downlinked on board.
+
+In one process on the simulated clock (deterministic, seeded): the shipped refsat deployment,
+passes and the radio channel from the environment simulator (`tests/svc/day_rig.py`), the
+ground station of `flight.ground`. The default run covers the first three passes (about 1 h 45
+min of orbit: the campaign, the failure, safe mode, downlinks over two passes); the full day is
+a soak test (`--run-soak`, about two minutes).
+
+refsat's mode table switches nothing off in safe mode (it sets the heater thermostat), so the
+imager keeps its power and the schedule keeps running: captures due in safe mode are taken and
+stored like the others, which the test asserts (with the table that says so)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from flight.runtime.records import Stage
+from flight.sim.channel import Endpoint
+from flight.sim.stations import Pass
+from flight.svc.modes import ModeCause
+
+from .day_rig import PASS_POLL_S, DayInOrbit, tai
+
+_disks = itertools.count()
+TARGET = "lake-chad"
+PRIORITY = 2  # what the campaign's products are stored with and the ground asks for
+MAX_FILES = 50
+TIMEOUT_S = 60.0  # a command's round trip in a pass, bit errors and COP-1 retransmissions included
+SETTLE_S = 30.0  # after the last loss of signal: the ground notices it
+CYCLE_S = 0.1  # refsat's 10 Hz rate group: the scheduler's and FDIR's resolution
+EPS_STALE_S = 5.0  # refsat's eps_silent monitor
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Capture times and the sensor failure, in clock seconds (UTC = day_rig.EPOCH + t)."""
+
+    captures: tuple[float, ...]
+    failure_at: float
+    end: float  # passes that start before this are flown
+
+
+SHORT = Campaign(
+    # 19:53, 19:55, 19:57 UTC after Hartebeesthoek's pass; the EPS sensor dies at 19:59;
+    # 20:01 in safe mode before Delft's pass, 20:21 after it, for Hartebeesthoek's next one
+    captures=(720.0, 840.0, 960.0, 1200.0, 2460.0),
+    failure_at=1080.0,
+    end=6000.0,
+)
+DAY = Campaign(
+    captures=(720.0, 960.0, 3000.0, 20_000.0, 40_000.0, 46_000.0, 56_000.0, 70_000.0),
+    failure_at=45_000.0,
+    end=86_400.0,
+)
+
+
+@dataclass
+class Flight:
+    """What happened, as the test loop saw it."""
+
+    passes: list[Pass]
+    failed_at: float | None = None
+    modes_seen: list[tuple[int, int]] = field(default_factory=list)  # (pass, modes.mode)
+
+
+def fly(day: DayInOrbit, campaign: Campaign) -> Flight:
+    station = day.station
+    flight = Flight(day.passes(0.0, campaign.end))
+    for n, p in enumerate(flight.passes):
+        if flight.failed_at is None and campaign.failure_at < p.aos:
+            day.run_until(campaign.failure_at)
+            day.rt.resources["simulation"].device("sim://eps").fail()
+            flight.failed_at = day.now()
+        day.run_until(p.aos)
+        station.poll_interval_s = PASS_POLL_S
+        mark = station.mark()
+        if n == 0:
+            station.identify()
+            station.send_and_await_completion("modes.set_mode", "nominal", timeout=TIMEOUT_S)
+            station.send_and_await_completion("imager.power", True, timeout=TIMEOUT_S)
+            capture = station.dictionary.encode_command("imager.capture", (TARGET, PRIORITY),
+                                                        {}).pack()
+            for t in campaign.captures:
+                station.send_and_await_completion("sched.insert", tai(t), capture,
+                                                  timeout=TIMEOUT_S)
+            station.await_telemetry("sched.entries", len(campaign.captures), timeout=TIMEOUT_S,
+                                    start=mark)
+        else:
+            mode = station.await_telemetry("modes.mode", timeout=TIMEOUT_S, start=mark)
+            flight.modes_seen.append((n, int(mode.value)))
+            station.send_and_await_completion("files.downlink_pending", PRIORITY, MAX_FILES, 2,
+                                              timeout=TIMEOUT_S)
+        day.run_until(p.los, poll_s=PASS_POLL_S)
+    day.run_until(day.now() + SETTLE_S)
+    return flight
+
+
+def check(day: DayInOrbit, campaign: Campaign, flight: Flight) -> None:
+    passes, failed_at = flight.passes, flight.failed_at
+    assert failed_at is not None and len(passes) >= 3
+    assert not any(day.env.in_view(t) for t in (*campaign.captures, failed_at))  # out of contact
+
+    # FDIR: the EPS sensor's silence trips eps_silent one stale period later; safe mode at once
+    trips = day.event_times("fdir.trip")
+    assert trips and trips[0][1][0] == "eps_silent"
+    assert failed_at + EPS_STALE_S - CYCLE_S <= trips[0][0] <= failed_at + EPS_STALE_S + CYCLE_S
+    changes = day.event_times("modes.changed")
+    assert [args for _, args in changes] == [("boot", "nominal", ModeCause.COMMAND),
+                                            ("nominal", "safe", ModeCause.FDIR)]
+    assert changes[0][0] < passes[0].los and changes[1][0] == trips[0][0]
+    assert day.rt.telemetry.get("modes.mode") == 1
+    assert day.rt.telemetry.get("thermal.heater_mode") == 0  # safe mode's entry command
+    # the ground sees the mode each pass: nominal before the failure, safe after it
+    assert flight.modes_seen == [(n, 2 if passes[n].aos < failed_at else 1)
+                                 for n in range(1, len(passes))]
+
+    # the campaign: each capture within one cycle of its time, in the mode of that moment
+    safe = next(m for m in day.component("modes").table if m.name == "safe")
+    assert "imager" not in safe.off  # safe mode leaves the payload on: the campaign goes on
+    products = day.stored_products()
+    by_time = sorted(products.values(), key=lambda item: item[0].meta["capture_tai"])
+    assert len(by_time) == len(campaign.captures)
+    for t, (info, _) in zip(campaign.captures, by_time, strict=True):
+        assert 0.0 <= info.meta["capture_tai"] - tai(t) <= CYCLE_S + 1e-6
+        assert info.meta["target"] == TARGET and info.priority == PRIORITY
+    before = [t for t in campaign.captures if t < failed_at]
+    assert before and len(before) < len(campaign.captures)  # captures on both sides of it
+    assert day.rt.telemetry.get("sched.dispatched") == len(campaign.captures)
+    assert day.rt.telemetry.get("sched.failed") == 0
+    assert day.rt.telemetry.get("imager.captures") == len(campaign.captures)
+
+    # every image on the ground, bit-exact against the blobs in the satellite's storage, and
+    # marked downlinked in the catalog
+    received = {f.name: f for f in day.station.received_files()}
+    assert set(received) == set(products)
+    store = day.component("store")
+    for path, (info, data) in products.items():
+        assert received[path].path.read_bytes() == data
+        assert received[path].crc32c == info.crc32c and received[path].size == len(data)
+        assert store.info(info.file_id).downlinked
+    on_ground = {p.relative_to(day.folder).as_posix() for p in day.folder.rglob("*")
+                 if p.is_file() and ".cfdp-partial" not in p.parts}
+    assert on_ground == set(products)
+    # downlinks finish inside passes, over more than one of them
+    finished = [t for t, args in day.event_times("files.finished") if args[2] in products]
+    assert len(finished) == len(products)
+    carried = {next(n for n, p in enumerate(passes) if p.aos <= t <= p.los) for t in finished}
+    assert len(carried) >= 2 and 0 not in carried
+
+    # the link existed only during passes, through a channel with bit errors
+    delivered, dropped, bit_errors = day.bridge.stats(Endpoint.SPACE)
+    assert delivered > 0 and dropped > delivered and bit_errors > 0
+    assert day.bridge.octets_unwritten == 0
+
+
+def _day(tmp_path: Path) -> DayInOrbit:
+    return DayInOrbit(tmp_path / "ground", disk=f"mem://refsat-day-{next(_disks)}", seed=1)
+
+
+def test_refsat_campaign_failure_safe_mode_and_downlink_over_three_passes(tmp_path: Path):
+    day = _day(tmp_path)
+    flight = fly(day, SHORT)
+    assert [p.station for p in flight.passes] == ["Hartebeesthoek", "Delft", "Hartebeesthoek"]
+    check(day, SHORT, flight)
+    day.rt.shutdown()
+
+
+@pytest.mark.soak
+def test_refsat_a_full_day_in_orbit(tmp_path: Path):
+    day = _day(tmp_path)
+    flight = fly(day, DAY)
+    assert day.now() >= DAY.end - 1000.0 and len(flight.passes) >= 8
+    check(day, DAY, flight)
+    assert day.component("cmd").dispatch(day.rt.command("store.verify_all")).stage is (
+        Stage.COMPLETED)
+    day.rt.shutdown()
