@@ -122,6 +122,7 @@ class PowerModel(_Model):
         super().__init__(name, illumination, rng, start)
         self.soc = 0.8
         self.extra_load_amps = 0.0
+        self._inputs: tuple[float, float, float] | None = None  # (t, sun, load) of this read
 
     def _load(self) -> float:
         """Base load, plus any extra load, plus every simulated heater that is on."""
@@ -132,13 +133,20 @@ class PowerModel(_Model):
         return self.BASE_LOAD_AMPS + self.extra_load_amps + self.HEATER_AMPS * heaters
 
     def _advance(self, dt: float, t: float) -> None:
-        net = self.ARRAY_AMPS * self.illumination.sun_fraction(t) - self._load()
+        sun, load = self.illumination.sun_fraction(t), self._load()
+        self._inputs = (t, sun, load)  # the same read measures at the same instant
+        net = self.ARRAY_AMPS * sun - load
         self.soc = min(1.0, max(0.0, self.soc + net * dt / 3600.0 / self.CAPACITY_AH))
 
     def _measure(self, t: float) -> PowerReading:
+        inputs, self._inputs = self._inputs, None
+        if inputs is not None and inputs[0] == t:
+            sun, base_load = inputs[1], inputs[2]
+        else:
+            sun, base_load = self.illumination.sun_fraction(t), self._load()
         g = self.rng.gauss
-        solar = max(0.0, self.ARRAY_AMPS * self.illumination.sun_fraction(t) * (1 + g(0, 0.01)))
-        load = self._load() * (1 + g(0, 0.01))
+        solar = max(0.0, self.ARRAY_AMPS * sun * (1 + g(0, 0.01)))
+        load = base_load * (1 + g(0, 0.01))
         battery = 0.0 if self.soc >= 1.0 and solar > load else solar - load
         volts = 6.4 + 1.9 * self.soc + 0.08 * battery + g(0, 0.005)
         return PowerReading(volts, solar, load, battery, self.soc)
