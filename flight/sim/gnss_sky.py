@@ -15,6 +15,7 @@ used in the solution above `solution_mask_deg`.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -102,29 +103,33 @@ class Dops:
     tdop: float
 
 
-def _clears_earth(r_rx: Vec3, r_sv: Vec3) -> bool:
-    d = frames.sub(r_sv, r_rx)
-    t = -frames.dot(r_rx, d) / frames.dot(d, d)
-    if t <= 0.0 or t >= 1.0:
-        return True
-    closest = (r_rx[0] + t * d[0], r_rx[1] + t * d[1], r_rx[2] + t * d[2])
-    return frames.norm(closest) > GRAZING_RADIUS_KM
-
-
 def sky(r_teme_km: Vec3, lat_deg: float, lon_deg: float, gmst: float, seconds_j2000: float,
         systems: tuple[GnssSystem, ...], solution_mask_deg: float = 5.0) -> list[SkySatellite]:
     """The satellites a receiver at `r_teme_km` tracks, sorted by system and PRN. Azimuth and
     elevation are in the receiver's local geodetic frame (for GSV and NAV-SAT)."""
     east, north, up = frames.enu_basis(lat_deg, lon_deg + math.degrees(gmst))  # in TEME axes
+    e0, e1, e2 = east
+    n0, n1, n2 = north
+    u0, u1, u2 = up
+    r0, r1, r2 = r_teme_km
     out = []
     for system in systems:
         for prn, r_sv in CONSTELLATIONS[system].positions(seconds_j2000):
-            d = frames.sub(r_sv, r_teme_km)
-            rng = frames.norm(d)
-            e, n, u = (frames.dot(d, east) / rng, frames.dot(d, north) / rng,
-                       frames.dot(d, up) / rng)
-            if u < 0.0 or not _clears_earth(r_teme_km, r_sv):
+            # frames.sub/norm/dot and _clears_earth, written out: this runs for every
+            # satellite of every epoch
+            d0, d1, d2 = r_sv[0] - r0, r_sv[1] - r1, r_sv[2] - r2
+            dd = d0 * d0 + d1 * d1 + d2 * d2
+            rng = math.sqrt(dd)
+            u = (d0 * u0 + d1 * u1 + d2 * u2) / rng
+            if u < 0.0:
                 continue
+            t = -(r0 * d0 + r1 * d1 + r2 * d2) / dd
+            if not (t <= 0.0 or t >= 1.0):  # the closest approach lies between the two
+                c0, c1, c2 = r0 + t * d0, r1 + t * d1, r2 + t * d2
+                if not math.sqrt(c0 * c0 + c1 * c1 + c2 * c2) > GRAZING_RADIUS_KM:
+                    continue
+            e = (d0 * e0 + d1 * e1 + d2 * e2) / rng
+            n = (d0 * n0 + d1 * n1 + d2 * n2) / rng
             el = math.degrees(math.asin(min(1.0, u)))
             out.append(SkySatellite(system, prn, el, math.degrees(math.atan2(e, n)) % 360.0,
                                     el >= solution_mask_deg, (e, n, u)))
@@ -155,7 +160,12 @@ def dops(satellites: list[SkySatellite]) -> Dops | None:
     rows = [(-s.los_enu[0], -s.los_enu[1], -s.los_enu[2], 1.0) for s in satellites if s.used]
     if len(rows) < 4:
         return None
-    normal = [[sum(r[i] * r[j] for r in rows) for j in range(4)] for i in range(4)]
+    cols = list(zip(*rows, strict=True))
+    # symmetric: the upper triangle, mirrored (each element summed over the rows in order)
+    normal = [[0.0] * 4 for _ in range(4)]
+    for i in range(4):
+        for j in range(i, 4):
+            normal[i][j] = normal[j][i] = sum(map(operator.mul, cols[i], cols[j]))
     q = _invert4(normal)
     if q is None:
         return None
