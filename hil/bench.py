@@ -11,18 +11,18 @@ therefore writes its time-outs in the board's seconds and runs unchanged on both
 The ground station is a `flight.ground.station.GroundStation` with its own `RadioTransport` on the
 rig's ground port, a CFDP entity receiving files into a folder, and COP-1 timer T1 long enough for
 a loaded host. After the board loses power it boots with a new FARM-1 and an SDLS sequence number
-reserved ahead; `connect_ground()` starts a new ground session (identification, ARSN) as an
-operator would after a satellite reset.
+reserved ahead; the station notices the reboot in housekeeping and resynchronizes by itself
+(`GroundStation.await_reboot`), so one ground session lasts the whole suite.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from drivers.radio.driver import TransparentConfig
 from flight.deployments import resolve
 from flight.emulation.board import DEFAULT_EPOCH, EmulatedBoard
 from flight.emulation.clock import ScaledClock
@@ -83,7 +83,7 @@ class Bench:
         self.profile: LinkProfile
         self.keys: GroundKeys
         self.ground: GroundStation | None = None
-        self.files_dir = workdir / "ground-files"
+        self.sessions = 0  # ground sessions opened; each receives files into its own folder
         self._reset_chip: Any = None
 
     # ------------------------------------------------------------ opening
@@ -127,11 +127,15 @@ class Bench:
         self.board = SerialBoard(o.radio_port, o.gnss_port, key_file=o.key, reset=reset,
                                  hold_s=o.reset_hold_s, clock=clock)
         spec = Deployment.load(resolve(o.deployment))
-        radio = next((dict(d.config) for d in spec.components if d.name == RADIO_INSTANCE), {})
+        radio = next((d.config for d in spec.components if d.name == RADIO_INSTANCE), None)
+        if radio is None:
+            raise ValueError(f"{spec.path}: no component {RADIO_INSTANCE!r}: the rig needs the "
+                             "radio's interleave and air rate")
+        default = TransparentConfig()
         self.rig = Rig(radio_port=o.radio_port, gnss_port=o.gnss_port, clock=clock,
                        epoch=DEFAULT_EPOCH, stations=(), seed=o.seed,
-                       interleave=int(radio.get("interleave", 1)),
-                       air_rate_bps=float(radio.get("air_rate_bps", 9600)),
+                       interleave=int(radio.get("interleave", default.interleave)),
+                       air_rate_bps=float(radio.get("air_rate_bps", default.air_rate_bps)),
                        radio_baudrate=o.radio_baudrate, gnss_baudrate=o.gnss_baudrate)
         self.rig.start()
         if o.dictionary is not None:
@@ -148,7 +152,7 @@ class Bench:
         """A new ground session on the rig's ground port, identified (dictionary ID, ARSN)."""
         if self.ground is not None:
             self.ground.link.transport.close()  # type: ignore[attr-defined]
-        shutil.rmtree(self.files_dir, ignore_errors=True)
+        self.sessions += 1
         clock = self.rig.clock
         transport = RadioTransport(self.rig.ground_port, clock, self.profile,
                                    air_rate_bps=int(self.rig.air_rate_bps))
@@ -158,7 +162,8 @@ class Bench:
         def wall_time() -> float:
             return rig.utc().timestamp()
 
-        files = GroundFiles(link, self.files_dir, wall_time=wall_time)
+        files = GroundFiles(link, self.workdir / f"ground-files-{self.sessions}",
+                            wall_time=wall_time)
         self.ground = GroundStation(self.dictionary, link, files=files, wall_time=wall_time,
                                     identify_timeout_s=IDENTIFY_TIMEOUT_S)
         self.ground.identify()
@@ -167,15 +172,18 @@ class Bench:
 
     def ensure_running(self) -> str | None:
         """Boot an emulated board again if its flight process stopped (a watchdog reset exits
-        with status 3, as a board reboots), with a new ground session; returns what happened,
-        None if it was running. A real board reboots by itself."""
+        with status 3, as a board reboots) and wait until the ground station has resynchronized
+        with it; returns what happened, None if it was running. A real board reboots by
+        itself."""
         board = self.emulated
         if board is None or board.alive:
             return None
+        assert self.ground is not None
         status = board.returncode
+        mark = self.ground.mark()
         board.restart()
         board.wait_booted()
-        self.connect_ground()
+        self.ground.await_reboot(IDENTIFY_TIMEOUT_S, start=mark)
         return f"the emulated board had stopped (exit status {status}); booted it again"
 
     # ------------------------------------------------------------ faults and closing

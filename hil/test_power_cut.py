@@ -15,8 +15,8 @@ EXPOSURE_MS = 42.5
 SCHEDULE_AHEAD_S = 86_400.0  # an entry a day ahead: it must still be there, and not run
 
 
-def test_power_cut_keeps_parameters_schedule_files_and_boot_count(bench, board, ground,
-                                                                  gnss_feeder, dictionary):
+def test_power_cut_keeps_parameters_schedule_files_and_boot_count(board, ground, gnss_feeder,
+                                                                  dictionary):
     if board.power_cut_unavailable is not None:
         pytest.skip(board.power_cut_unavailable)
     ground.send_and_await_completion("prmdb.set_param", param_id(dictionary, "imager.exposure_ms"),
@@ -33,9 +33,10 @@ def test_power_cut_keeps_parameters_schedule_files_and_boot_count(bench, board, 
     entries = fresh(ground, "sched.entries")
     boots = fresh(ground, "health.boot_count")
 
+    mark = ground.mark()
     board.power_cut()
     gnss_feeder.power_cycle()  # the receiver shares the board's supply
-    ground = bench.connect_ground()
+    ground.await_reboot(HK_TIMEOUT_S, start=mark)  # the station resynchronizes by itself
 
     assert fresh(ground, "health.boot_count") == boots + 1
     assert ground.latest["health.reset_cause"].value == ResetCause.UNKNOWN  # no orderly stop

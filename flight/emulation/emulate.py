@@ -49,14 +49,12 @@ from flight.emulation.report import (
 from flight.emulation.rig import EMULATION_DOWNLINK, Rig
 from flight.emulation.scenario import Action, Scenario, ScenarioError, Step, default_path, load
 from flight.ground.station import (
-    ARSN_RESTART_MARGIN,
-    UPLINK_CLASS,
+    DICTIONARY_ID_CHANNEL,
     AwaitTimeout,
     EventUpdate,
     GroundError,
     TelemetryUpdate,
 )
-from flight.link.fop import FopState
 from flight.sim.frames import geodetic_to_ecef, norm, sub
 from flight.sim.linkbudget import LinkBudget
 from flight.sim.stations import Pass
@@ -69,7 +67,6 @@ DEPLOYMENT: Final = "refsat"
 BOOT_TIMEOUT_S: Final = 60.0  # host seconds for the first boot
 SUPERVISOR_PERIOD_S: Final = 0.05  # host seconds
 TIME_CHECK_COMMAND: Final = "cmd.no_op"
-BOOT_COUNT_CHANNEL: Final = "health.boot_count"
 SPACECRAFT_TIME_S: Final = 1e9  # packet times above this are TAI since 1958, below clock seconds
 _INSERTED: Final = re.compile(
     r"^\s*[\d.]+\s+\S+\s+sched\.entry_inserted: entry (\d+) at (\S+): (\S+)")
@@ -147,9 +144,6 @@ class Emulation:
         self.outcomes: list[CommandOutcome] = []
         self.gnss_samples: list[TelemetryUpdate] = []
         self._killed = False
-        self._boot_count: int | None = None
-        self._rebooted = False
-        self._arsn: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.board: EmulatedBoard | None = None
@@ -182,7 +176,6 @@ class Emulation:
                     station = self.station = rig.ground_station(
                         dictionary, board.ground_keys(), profile,
                         files_folder=self.workdir / "ground")
-                    self._arsn = _arsn_channel(dictionary.body)
                     station.listeners.append(self._heard)
                     end = sc.duration if math.isfinite(sc.duration) else None
                     self.passes = [p for p in rig.passes(0.0, (end or 86400.0) + 3600.0)
@@ -347,29 +340,21 @@ class Emulation:
         return str(p["text"])
 
     def _acquire(self, timeout: float) -> str:
-        """Hear the satellite and identify it; at a later pass, read its ARSN again from fresh
-        housekeeping, since a satellite that rebooted meanwhile reserved a new range of
-        sequence numbers and refuses the ones this station would send next."""
+        """Hear the satellite and identify it. At a later pass, first hear housekeeping sent in
+        this pass: in it the station notices a reboot meanwhile and resynchronizes by itself
+        (`identify` then waits until it has)."""
         station = self.station
-        if not station.identified:
-            station.identify(timeout=timeout)
-        else:
+        if station.identified:
             since = self.rig.clock.monotonic()
-
             try:
                 ident = station.await_telemetry(
-                    "executive.dictionary_id", timeout=timeout, start=station.mark())
+                    DICTIONARY_ID_CHANNEL, timeout=timeout, start=station.mark())
                 while self._onboard_clock(ident.time) < since - 1.0:  # in flight before
                     ident = station.await_telemetry(
-                        "executive.dictionary_id", timeout=timeout, start=station.mark())
-                if ident.value != station.dictionary.dictionary_id:
-                    raise StepFailed(f"the satellite reports dictionary 0x{ident.value:08X}")
-                arsn = _arsn_channel(station.dictionary.body)
-                if arsn is not None:
-                    update = station.await_telemetry(arsn, timeout=timeout, start=station.mark())
-                    station.link.set_next_arsn(int(update.value) + 1 + ARSN_RESTART_MARGIN)
+                        DICTIONARY_ID_CHANNEL, timeout=timeout, start=station.mark())
             except AwaitTimeout:
                 raise StepFailed(f"no telemetry from the satellite in {timeout:g} s") from None
+        station.identify(timeout=timeout)
         station.await_link(timeout=timeout)
         link = self.rig.status().link
         where = f"{link.station} at {link.elevation_deg:.1f} deg" if link.elevation_deg else (
@@ -430,25 +415,12 @@ class Emulation:
     # ------------------------------------------------------------ listening
 
     def _heard(self, item: Any) -> None:
-        """Counts what the station decodes; notices a reboot of the satellite (its boot count
-        goes up), starts COP-1 again (FARM-1 rebooted with V(R) = 0: frames FOP-1 still counts
-        as sent will never be acknowledged) and continues the SDLS sequence numbers after the
-        ARSN it reports next, as the rebooted uplink reserved a new range and refuses the
-        numbers before it."""
+        """Counts what the station decodes (a reboot of the satellite is the station's to
+        notice: `GroundStation.reboots`)."""
         if isinstance(item, TelemetryUpdate):
             self.telemetry += 1
             if item.channel.startswith("gnss."):
                 self.gnss_samples.append(item)
-            elif item.channel == BOOT_COUNT_CHANNEL:
-                if self._boot_count is not None and item.value > self._boot_count:
-                    self._rebooted = True
-                    fop = self.station.link.fop
-                    if fop.state is not FopState.INITIAL:
-                        fop.terminate_ad()  # FARM-1 started again: COP-1 starts again too
-                self._boot_count = max(item.value, self._boot_count or 0)
-            elif item.channel == self._arsn and self._rebooted:
-                self.station.link.set_next_arsn(int(item.value) + 1 + ARSN_RESTART_MARGIN)
-                self._rebooted = False
         elif isinstance(item, EventUpdate):
             self.events += 1
 
@@ -588,14 +560,6 @@ def _budget(link: Mapping[str, float]) -> LinkBudget:
     if "station_g_over_t_db_k" in link:
         budget = replace(budget, rx_g_over_t_db_k=link["station_g_over_t_db_k"])
     return budget
-
-
-def _arsn_channel(body: dict[str, Any]) -> str | None:
-    """The uplink's highest-ARSN channel, if the dictionary has an uplink component."""
-    for component in body.get("components", ()):
-        if component.get("class") == UPLINK_CLASS:
-            return f"{component['name']}.arsn"
-    return None
 
 
 def _split(args: Any) -> tuple[list[Any], dict[str, Any]]:
