@@ -44,7 +44,6 @@ the last drift estimate.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from bisect import bisect_right
@@ -271,6 +270,8 @@ def _check_hash(marks: dict[str, tuple[str, int]], hashed: list[str], name: str)
         raise LeapSecondFileError(name, f"hash {text!r} is not five hex words", line)
     data = "".join(v.split()[0] if v.split() else "" for v, _ in
                    (marks.get("#$", ("", 0)), marks["#@"])) + "".join(hashed)
+    import hashlib  # here, not at import: loading OpenSSL costs 3.6 MB resident onboard
+
     digest = hashlib.sha1(data.encode("ascii"), usedforsecurity=False).digest()
     actual = [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 20, 4)]
     if actual != claimed:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -162,6 +161,8 @@ def test_refsat_on_the_simulated_clock(benchmark):
 
 
 def _child(code: str, timeout: float) -> dict[str, Any]:
+    import subprocess  # here: the children import this module, and measure their own memory
+
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )
