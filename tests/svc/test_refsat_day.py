@@ -1,7 +1,8 @@
 """A day of refsat in orbit (issue 6): at the first pass the ground puts the satellite in nominal
 mode and schedules an imaging campaign out of contact; later the EPS sensor dies and FDIR enters
-safe mode on its own; at the following passes the ground asks for the pending products and every
-image comes down bit-exact and is marked downlinked on board.
+safe mode on its own, which sheds the payload; at the following passes the ground asks for the
+pending products and every image taken before the failure comes down bit-exact and is marked
+downlinked on board.
 
 In one process on the simulated clock (deterministic, seeded): the shipped refsat deployment,
 passes and the radio channel from the environment simulator (`tests/svc/day_rig.py`), the
@@ -9,9 +10,10 @@ ground station of `flight.ground`. The default run covers the first three passes
 min of orbit: the campaign, the failure, safe mode, downlinks over two passes); the full day is
 a soak test (`--run-soak`, about two minutes).
 
-refsat's mode table switches nothing off in safe mode (it sets the heater thermostat), so the
-imager keeps its power and the schedule keeps running: captures due in safe mode are taken and
-stored like the others, which the test asserts (with the table that says so)."""
+refsat's safe mode sheds the payload (its mode table switches the imager off) and keeps the
+link, file downlink and the schedule running: captures due in safe mode are refused by the
+dispatcher (the imager is unavailable), each a failed verification the scheduler reports by an
+event and counts, while every image taken before the failure still comes down."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from flight.runtime.component import Lifecycle
+from flight.runtime.errors import ReasonCode
 from flight.runtime.records import Stage
 from flight.sim.channel import Endpoint
 from flight.sim.stations import Pass
@@ -31,7 +35,7 @@ from .day_rig import PASS_POLL_S, DayInOrbit, tai
 _disks = itertools.count()
 TARGET = "lake-chad"
 PRIORITY = 2  # what the campaign's products are stored with and the ground asks for
-MAX_FILES = 50
+MAX_FILES = 2  # files the ground asks for a pass: the images come down over more than one
 TIMEOUT_S = 60.0  # a command's round trip in a pass, bit errors and COP-1 retransmissions included
 SETTLE_S = 30.0  # after the last loss of signal: the ground notices it
 CYCLE_S = 0.1  # refsat's 10 Hz rate group: the scheduler's and FDIR's resolution
@@ -49,7 +53,7 @@ class Campaign:
 
 SHORT = Campaign(
     # 19:53, 19:55, 19:57 UTC after Hartebeesthoek's pass; the EPS sensor dies at 19:59;
-    # 20:01 in safe mode before Delft's pass, 20:21 after it, for Hartebeesthoek's next one
+    # 20:01 in safe mode before Delft's pass and 20:21 after it: both refused (payload shed)
     captures=(720.0, 840.0, 960.0, 1200.0, 2460.0),
     failure_at=1080.0,
     end=6000.0,
@@ -121,20 +125,34 @@ def check(day: DayInOrbit, campaign: Campaign, flight: Flight) -> None:
     assert flight.modes_seen == [(n, 2 if passes[n].aos < failed_at else 1)
                                  for n in range(1, len(passes))]
 
-    # the campaign: each capture within one cycle of its time, in the mode of that moment
+    # the campaign: before the failure each capture within one cycle of its time; safe mode
+    # sheds the payload, so each capture due after it is refused (the imager is unavailable),
+    # reported and counted, and the schedule goes on
     safe = next(m for m in day.component("modes").table if m.name == "safe")
-    assert "imager" not in safe.off  # safe mode leaves the payload on: the campaign goes on
+    assert "imager" in safe.off
+    assert day.component("imager").lifecycle is Lifecycle.STOPPED
+    before = [t for t in campaign.captures if t < failed_at]
+    after = [t for t in campaign.captures if t > failed_at]
+    assert before and after  # captures on both sides of it
     products = day.stored_products()
     by_time = sorted(products.values(), key=lambda item: item[0].meta["capture_tai"])
-    assert len(by_time) == len(campaign.captures)
-    for t, (info, _) in zip(campaign.captures, by_time, strict=True):
+    assert len(by_time) == len(before)
+    for t, (info, _) in zip(before, by_time, strict=True):
         assert 0.0 <= info.meta["capture_tai"] - tai(t) <= CYCLE_S + 1e-6
         assert info.meta["target"] == TARGET and info.priority == PRIORITY
-    before = [t for t in campaign.captures if t < failed_at]
-    assert before and len(before) < len(campaign.captures)  # captures on both sides of it
-    assert day.rt.telemetry.get("sched.dispatched") == len(campaign.captures)
-    assert day.rt.telemetry.get("sched.failed") == 0
-    assert day.rt.telemetry.get("imager.captures") == len(campaign.captures)
+    refused = day.event_times("sched.entry_failed")
+    assert [args[1:] for _, args in refused] == [
+        ("imager.capture", ReasonCode.COMPONENT_UNAVAILABLE)] * len(after)
+    for t, (when, _) in zip(after, refused, strict=True):
+        assert 0.0 <= when - t <= CYCLE_S + 1e-6
+    failures = day.event_times("cmd.failed_event")
+    assert [(args[0], args[2]) for _, args in failures] == [
+        ("imager.capture", ReasonCode.COMPONENT_UNAVAILABLE)] * len(after)
+    assert all("imager is STOPPED" in args[3] for _, args in failures)
+    assert day.rt.telemetry.get("sched.dispatched") == len(before)
+    assert day.rt.telemetry.get("sched.failed") == len(after)
+    assert day.rt.telemetry.get("sched.entries") == 0
+    assert day.rt.telemetry.get("imager.captures") == len(before)
 
     # every image on the ground, bit-exact against the blobs in the satellite's storage, and
     # marked downlinked in the catalog
