@@ -160,7 +160,9 @@ class SimClock:
                 with self._lock:
                     del self._gates[ident]
                     self._workers -= 1
-                    self._ran_locked()
+                    last = self._ran_locked()
+                if last:
+                    self._all_waiting.release()
 
         with self._lock:  # counted before it runs: time cannot move until it first waits
             self._workers += 1
@@ -184,7 +186,9 @@ class SimClock:
             if gate is None:
                 raise RuntimeError("SimClock.wait_for blocks only in a thread from start_worker")
             self._waiters.append(_Waiter(predicate, deadline, gate))
-            self._ran_locked()
+            last = self._ran_locked()
+        if last:  # the baton goes back as this thread blocks, not while it holds the clock's lock
+            self._all_waiting.release()
         gate.acquire()
         return predicate()
 
@@ -197,14 +201,16 @@ class SimClock:
             return
         if self._in_worker():
             with self._lock:
-                self._wake_locked()
+                woken = self._due_locked()
+            for w in woken:  # they run alongside this worker
+                w.gate.release()
             return
         with self._schedule:
             self._settle()
             with self._lock:
-                woken = self._wake_locked()
+                woken = self._due_locked()
             if woken:
-                self._settle()
+                self._run(woken)
 
     @property
     def workers(self) -> int:
@@ -213,13 +219,14 @@ class SimClock:
     def _in_worker(self) -> bool:
         return threading.get_ident() in self._gates
 
-    def _ran_locked(self) -> None:
-        """A worker stopped running (it waits, or it returned): hand the baton back when it was
-        the last one."""
+    def _ran_locked(self) -> bool:
+        """A worker stopped running (it waits, or it returned); True when it was the last one and
+        must hand the baton back (release `_all_waiting`) to the waiting scheduler."""
         self._running -= 1
         if not self._running and self._scheduler_waits:
             self._scheduler_waits = False
-            self._all_waiting.release()
+            return True
+        return False
 
     def _move(self, to: float) -> None:
         """Move time to `to`, stopping at every worker deadline on the way so that each worker
@@ -235,29 +242,36 @@ class SimClock:
                             step = d
                     if step > self._now:
                         self._now = step
-                    woken = self._wake_locked()
+                    woken = self._due_locked()
                 if woken:
-                    self._settle()
+                    self._run(woken)
                 if step >= to:
                     return
 
-    def _wake_locked(self) -> bool:
-        """Open the gate of every waiter whose deadline has come or whose predicate holds."""
+    def _due_locked(self) -> list[_Waiter]:
+        """Take every waiter whose deadline has come or whose predicate holds off the waiting
+        list and count it as running; the caller opens their gates."""
         now = self._now
-        woken: list[_Waiter] | None = None
+        woken: list[_Waiter] = []
         for w in self._waiters:
             d = w.deadline
             if (d is not None and now >= d) or w.predicate():
-                if woken is None:
-                    woken = []
                 woken.append(w)
-        if woken is None:
-            return False
-        self._waiters = [w for w in self._waiters if w not in woken]
-        self._running += len(woken)
+        if woken:
+            self._waiters = [w for w in self._waiters if w not in woken]
+            self._running += len(woken)
+        return woken
+
+    def _run(self, woken: list[_Waiter]) -> None:
+        """Scheduler side: let the woken workers run and block until all wait again. The gates
+        open just before this thread blocks, so a woken worker finds the interpreter free at
+        once instead of waking only to wait for it (which costs a CPU round trip on a loaded
+        machine)."""
+        with self._lock:
+            self._scheduler_waits = True
         for w in woken:
             w.gate.release()
-        return True
+        self._await_all()
 
     def _settle(self) -> None:
         """Block until every worker waits on the clock (the scheduling side of the barrier)."""
@@ -265,6 +279,9 @@ class SimClock:
             if not self._running:
                 return
             self._scheduler_waits = True
+        self._await_all()
+
+    def _await_all(self) -> None:
         if self._all_waiting.acquire(timeout=self._settle_timeout_s):
             return
         with self._lock:
