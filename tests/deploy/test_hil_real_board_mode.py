@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from flight.emulation.board import EmulatedBoard
-from hil.board import KEY_FILE, ResetLine, ResetLineError, SerialBoard
 from hal.clock import SimClock
 from hal.gpio import SimGpioChip
+from hil.board import KEY_FILE, ResetLine, ResetLineError, SerialBoard
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ("hil/test_boot.py", "hil/test_commands.py", "hil/test_imaging.py", "hil/test_power_cut.py")
