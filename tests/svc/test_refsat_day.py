@@ -23,12 +23,15 @@ from pathlib import Path
 
 import pytest
 
+from flight.deployments import resolve
 from flight.runtime.component import Lifecycle
+from flight.runtime.deployment import Deployment
 from flight.runtime.errors import ReasonCode
-from flight.runtime.records import Stage
+from flight.runtime.records import Stage, Verification
 from flight.sim.channel import Endpoint
 from flight.sim.stations import Pass
 from flight.svc.modes import ModeCause
+from hal.clock import SimClock
 
 from .day_rig import PASS_POLL_S, DayInOrbit, tai
 
@@ -188,6 +191,40 @@ def test_refsat_campaign_failure_safe_mode_and_downlink_over_three_passes(tmp_pa
     assert [p.station for p in flight.passes] == ["Hartebeesthoek", "Delft", "Hartebeesthoek"]
     check(day, SHORT, flight)
     day.rt.shutdown()
+
+
+def test_refsat_modes_shed_the_imager_in_safe_and_bring_it_back_unpowered_in_nominal():
+    """The mode table the day relies on, command by command: safe mode takes the imager out of
+    service (its commands refused as unavailable), nominal brings it back unpowered (a capture
+    refused because the imager is off) and payload mode powers it (a capture stored)."""
+    dep = Deployment.load(resolve("refsat"))
+    rt = dep.build(clock=SimClock(), bindings={"nvm": f"mem://refsat-modes-{next(_disks)}"})
+    dep.boot(rt)
+    rt.run(1.0)
+    cmd, imager = rt.components["cmd"], rt.components["imager"]
+
+    def send(name: str, *args: object) -> Verification:
+        report = cmd.dispatch(rt.command(name, *args))
+        rt.run(0.5)  # the mode's entry commands go through the dispatcher's input
+        return report
+
+    assert send("modes.set_mode", "nominal").stage is Stage.COMPLETED
+    assert send("imager.power", True).stage is Stage.COMPLETED
+    assert send("modes.set_mode", "safe").stage is Stage.COMPLETED
+    assert imager.lifecycle is Lifecycle.STOPPED
+    refused = send("imager.capture", TARGET, PRIORITY)
+    assert (refused.stage, refused.reason) == (Stage.START_FAILED,
+                                               ReasonCode.COMPONENT_UNAVAILABLE)
+    assert send("modes.set_mode", "nominal").stage is Stage.COMPLETED
+    assert imager.lifecycle is Lifecycle.RUNNING and rt.telemetry.get("imager.powered") is False
+    off = send("imager.capture", TARGET, PRIORITY)
+    assert (off.stage, off.reason) == (Stage.COMPLETION_FAILED, ReasonCode.EXECUTION_FAILED)
+    assert send("modes.set_mode", "payload").stage is Stage.COMPLETED
+    assert rt.telemetry.get("imager.powered") is True
+    assert send("imager.capture", TARGET, PRIORITY).stage is Stage.COMPLETED
+    assert rt.telemetry.get("imager.captures") == 1
+    assert (rt.telemetry.get("cmd.failed"), rt.telemetry.get("modes.switch_failures")) == (2, 0)
+    rt.shutdown()
 
 
 @pytest.mark.soak
