@@ -35,7 +35,6 @@ def fresh(ground: GroundStation, channel: str, predicate: Any = None,
     return ground.await_telemetry(channel, predicate, timeout=timeout, start=ground.mark()).value
 
 
-
 def count_events(ground: GroundStation, name: str, start: HistoryMark,
                  settle_s: float = 10.0) -> int:
     """How many events `name` arrived since `start`, after `settle_s` more board seconds for late

@@ -55,3 +55,4 @@ def test_power_cut_keeps_parameters_schedule_files_and_boot_count(board, ground,
     ground.send_and_await_completion("store.verify", path, timeout=HK_TIMEOUT_S)  # CRC on board
     after = board.stored_file(path)
     assert after == stored and (after is None or (len(after), crc32c(after)) == (size, crc))
+    ground.send_and_await_completion("sched.delete", entry[0], timeout=HK_TIMEOUT_S)
