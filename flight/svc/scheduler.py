@@ -90,6 +90,9 @@ from hal.time import (
 DEFAULT_CAPACITY: Final = 10_000
 MAX_EMBEDDED_COMMAND: Final = MAX_COMMAND_OCTETS - 48  # inside an insert command's own TC
 LEAP_SUFFIX: Final = ".leap"  # the blob of the leap-second table loaded by command
+# TAI seconds near 2e9 are floats with a resolution of about 0.24 us, so "now" computed by the
+# ground or a sequence and "now" computed here can differ by an ulp: such an entry is due, not past.
+PAST_TOLERANCE_S: Final = 1e-6
 
 
 class LatePolicy(StrEnum):
@@ -534,7 +537,7 @@ class Scheduler(Component):
             ):
                 raise CommandError(ReasonCode.OUT_OF_RANGE, f"time {tai!r} is not TAI seconds")
             tai = float(tai)
-            if now is not None and tai < now:
+            if now is not None and tai < now - PAST_TOLERANCE_S:
                 raise CommandError(ReasonCode.OUT_OF_RANGE,
                                    f"time TAI {tai} is {now - tai:.3f} s in the past")
             self.check_command(cmd)
