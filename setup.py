@@ -1,4 +1,4 @@
-"""Build hook: setuptools needs setup() to accept `cffi_modules`; everything else is in pyproject.toml."""
+"""Build hook: setuptools needs setup() for `cffi_modules`; everything else is in pyproject.toml."""
 
 from setuptools import setup
 

@@ -1,1 +1,1 @@
-"""The hardware abstraction layer: one interface per kind of hardware, Linux and simulated backends."""
+"""The hardware abstraction layer: one interface per kind of hardware, Linux and simulated ones."""

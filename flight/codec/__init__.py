@@ -1,4 +1,4 @@
-"""The payload-encoding engine: CRCs, CCSDS randomizer, Reed-Solomon, CADUs and CCSDS 121 Rice coding.
+"""The payload-encoding engine: CRCs, CCSDS randomizer, Reed-Solomon, CADUs, CCSDS 121 coding.
 
 The functions are implemented in C (sources in `flight/codec/src`, compiled by cffi when the package
 is installed) and, with the same behaviour, in pure Python in `flight.codec.reference`, which the

@@ -17,7 +17,11 @@ SRC = Path(__file__).resolve().parent / "src"
 ROOT = SRC.parents[2]
 
 if os.environ.get("FLIGHT_CODEC_SANITIZE") == "1":
-    _SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
+    _SAN = [
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=undefined",
+        "-fno-omit-frame-pointer",
+    ]
     CFLAGS, LDFLAGS = ["-std=c99", "-O1", "-g", *_SAN], _SAN
 else:
     CFLAGS, LDFLAGS = ["-std=c99", "-O3"], []

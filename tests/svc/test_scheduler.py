@@ -298,7 +298,7 @@ def test_power_loss_right_after_a_dispatch_never_runs_it_again():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["add", "add", "add", "delete", "run", "restart"]),
                           st.floats(0.0, 30.0), st.integers(0, 50)), max_size=40))
-# An entry added for "now" after restarts: the test's float sum and the scheduler's differ by an ulp.
+# An entry added for "now" after restarts: float sums here and in the scheduler differ by an ulp.
 @example(ops=[("restart", 0.0, 0)] * 4 + [("run", 1.25, 0), ("add", 0.0, 0)])
 def test_schedule_matches_a_model_through_inserts_deletes_runs_and_restarts(ops):
     """Every inserted, undeleted entry runs exactly once, within one cycle, in time order."""
