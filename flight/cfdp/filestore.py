@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import posixpath
+from collections.abc import Callable
 from typing import Final, Protocol, runtime_checkable
 
 from flight.cfdp.errors import FilestoreError
@@ -172,7 +173,9 @@ class NativeFilestore:
         return count
 
 
-class _MemoryRead:
+class BytesRead:
+    """A whole file's content in memory, offered as a `ReadFile`."""
+
     __slots__ = ("_data", "size")
 
     def __init__(self, data: bytes) -> None:
@@ -186,11 +189,19 @@ class _MemoryRead:
         self._data = b""
 
 
-class _MemoryPartial:
-    __slots__ = ("_store", "_buffer")
+class BufferedPartial:
+    """A file being received, held in memory until `finalize` hands it to `on_finalize(name,
+    data)`; `on_close()`, if given, hears that the partial was finalized or discarded."""
 
-    def __init__(self, store: MemoryFilestore) -> None:
-        self._store = store
+    __slots__ = ("_on_finalize", "_on_close", "_buffer")
+
+    def __init__(
+        self,
+        on_finalize: Callable[[str, bytes], None],
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_finalize = on_finalize
+        self._on_close = on_close
         self._buffer = bytearray()
 
     def write(self, offset: int, data: bytes) -> None:
@@ -203,12 +214,17 @@ class _MemoryPartial:
         return bytes(self._buffer[offset:offset + length])
 
     def finalize(self, name: str) -> None:
-        self._store.files[normalize(name)] = bytes(self._buffer)
-        self._store.partials -= 1
+        self._on_finalize(name, bytes(self._buffer))
+        self._buffer = bytearray()
+        self._closed()
 
     def discard(self) -> None:
         self._buffer = bytearray()
-        self._store.partials -= 1
+        self._closed()
+
+    def _closed(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
 
 
 class MemoryFilestore:
@@ -225,8 +241,14 @@ class MemoryFilestore:
         data = self.files.get(normalize(name))
         if data is None:
             raise FilestoreError(name, "no such file")
-        return _MemoryRead(data)
+        return BytesRead(data)
 
     def create_partial(self) -> PartialFile:
         self.partials += 1
-        return _MemoryPartial(self)
+        return BufferedPartial(self._store_file, self._partial_closed)
+
+    def _store_file(self, name: str, data: bytes) -> None:
+        self.files[normalize(name)] = data
+
+    def _partial_closed(self) -> None:
+        self.partials -= 1

@@ -47,6 +47,7 @@ from typing import Any, Final
 
 import msgpack
 
+from flight.cfdp.filestore import BufferedPartial, BytesRead
 from flight.codec import crc32c
 from flight.runtime.component import (
     Channel,
@@ -487,48 +488,6 @@ class FileStore:
             self.journal.compact(self._state())
 
 
-class _BytesRead:
-    """A stored file's data, read whole and checked, offered as a CFDP `ReadFile`."""
-
-    __slots__ = ("_data", "size")
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.size = len(data)
-
-    def read(self, offset: int, length: int) -> bytes:
-        return self._data[offset:offset + length]
-
-    def close(self) -> None:
-        self._data = b""
-
-
-class _StorePartial:
-    """A file being received by CFDP: held aside, stored atomically only by `finalize`."""
-
-    __slots__ = ("_owner", "_buffer")
-
-    def __init__(self, owner: StoreFilestore) -> None:
-        self._owner = owner
-        self._buffer = bytearray()
-
-    def write(self, offset: int, data: bytes) -> None:
-        end = offset + len(data)
-        if end > len(self._buffer):
-            self._buffer.extend(bytes(end - len(self._buffer)))
-        self._buffer[offset:end] = data
-
-    def read(self, offset: int, length: int) -> bytes:
-        return bytes(self._buffer[offset:offset + length])
-
-    def finalize(self, name: str) -> None:
-        self._owner.receive(name, bytes(self._buffer))
-        self._buffer = bytearray()
-
-    def discard(self) -> None:
-        self._buffer = bytearray()
-
-
 class StoreFilestore:
     """The product store as a CFDP `Filestore`: downlink by path or ID, atomic uplink.
 
@@ -544,14 +503,15 @@ class StoreFilestore:
         except BadPath as exc:
             raise _filestore_error(name, exc.detail) from None
 
-    def open_read(self, name: str) -> _BytesRead:
+    def open_read(self, name: str) -> BytesRead:
         try:
-            return _BytesRead(self.store.read(name))
+            return BytesRead(self.store.read(name))
         except StoreError as exc:
             raise _filestore_error(name, str(exc)) from None
 
-    def create_partial(self) -> _StorePartial:
-        return _StorePartial(self)
+    def create_partial(self) -> BufferedPartial:
+        """A file being received, held aside and stored atomically only when it completes."""
+        return BufferedPartial(self.receive)
 
     def receive(self, name: str, data: bytes) -> None:
         category = FileCategory.SEQUENCE if name.endswith(".seq") else FileCategory.UPLINK
